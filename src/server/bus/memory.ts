@@ -1,0 +1,125 @@
+import type { BusSubscription, EventBus, SubscribeOptions, Topic } from './types.js';
+
+export type MemoryBusOptions = {
+  /**
+   * Events a subscriber may have queued before its queue is dropped and it is told to
+   * resynchronise (a slow or stalled consumer must not grow the heap without bound).
+   */
+  maxQueue?: number;
+};
+
+/**
+ * In-process bus: a map from topic key to its subscribers, each with a small array queue.
+ * Publishing costs one map lookup plus one push per subscriber of that topic; nothing is
+ * filtered per event, and no EventEmitter is involved (no listener limits, no per-iterator
+ * buffers of `events.on`).
+ */
+export function createMemoryBus({ maxQueue = 10_000 }: MemoryBusOptions = {}): EventBus {
+  const subscribersByTopic = new Map<string, Set<Subscriber<unknown>>>();
+
+  class Subscriber<E> implements BusSubscription<E> {
+    queue: E[] = [];
+    overflowed = false;
+    done = false;
+    wake: ((result: IteratorResult<E[]>) => void) | null = null;
+
+    constructor(
+      readonly keys: string[],
+      readonly signal: AbortSignal,
+    ) {}
+
+    push(event: E) {
+      if (this.wake) {
+        const wake = this.wake;
+        this.wake = null;
+        wake({ done: false, value: [event] });
+        return;
+      }
+      if (this.queue.length >= maxQueue) {
+        this.queue = [];
+        this.overflowed = true;
+      }
+      this.queue.push(event);
+    }
+
+    end = () => {
+      if (this.done) return;
+      this.done = true;
+      for (const key of this.keys) {
+        const set = subscribersByTopic.get(key);
+        if (!set) continue;
+        set.delete(this as Subscriber<unknown>);
+        if (set.size === 0) subscribersByTopic.delete(key);
+      }
+      this.signal.removeEventListener('abort', this.end);
+      this.queue = [];
+      const wake = this.wake;
+      this.wake = null;
+      wake?.({ done: true, value: undefined });
+    };
+
+    takeOverflow() {
+      const overflowed = this.overflowed;
+      this.overflowed = false;
+      return overflowed;
+    }
+
+    next = (): Promise<IteratorResult<E[]>> => {
+      if (this.queue.length > 0) {
+        const batch = this.queue;
+        this.queue = [];
+        return Promise.resolve({ done: false, value: batch });
+      }
+      if (this.done) return Promise.resolve({ done: true, value: undefined });
+      return new Promise((resolve) => {
+        this.wake = resolve;
+      });
+    };
+
+    return = (): Promise<IteratorResult<E[]>> => {
+      this.end();
+      return Promise.resolve({ done: true, value: undefined });
+    };
+
+    [Symbol.asyncIterator]() {
+      return this;
+    }
+  }
+
+  return {
+    publish<E>(topic: Topic<E>, event: E) {
+      const set = subscribersByTopic.get(topic.key);
+      if (set) for (const subscriber of set) (subscriber as Subscriber<E>).push(event);
+      return Promise.resolve();
+    },
+
+    subscribe<E>(topicOrTopics: Topic<E> | readonly Topic<E>[], { signal }: SubscribeOptions) {
+      const list: readonly Topic<E>[] = Array.isArray(topicOrTopics)
+        ? topicOrTopics
+        : [topicOrTopics as Topic<E>];
+      const subscriber = new Subscriber<E>(
+        [...new Set(list.map((topic) => topic.key))],
+        signal,
+      );
+      if (signal.aborted) {
+        subscriber.done = true;
+        return subscriber;
+      }
+      for (const key of subscriber.keys) {
+        let set = subscribersByTopic.get(key);
+        if (!set) subscribersByTopic.set(key, (set = new Set()));
+        set.add(subscriber as Subscriber<unknown>);
+      }
+      signal.addEventListener('abort', subscriber.end, { once: true });
+      return subscriber;
+    },
+
+    listenerCount(topic) {
+      return subscribersByTopic.get(topic.key)?.size ?? 0;
+    },
+
+    async close() {
+      for (const set of [...subscribersByTopic.values()]) for (const subscriber of set) subscriber.end();
+    },
+  };
+}

@@ -1,0 +1,37 @@
+/**
+ * The event bus contract. Routers and services depend on this interface only; the in-process
+ * implementation is the default and a shared one (Redis pub/sub) can replace it for several
+ * server instances without touching them.
+ */
+
+/** A named channel that carries events of type `E`. Build them with `topics` (topics.ts). */
+export type Topic<E> = { readonly key: string; readonly __event?: (event: E) => void };
+
+export type SubscribeOptions = {
+  /** Aborting ends the iteration and unregisters the listener at once. */
+  signal: AbortSignal;
+};
+
+/**
+ * A live subscription. It is registered when `subscribe()` returns (not at the first `next()`),
+ * so a caller can start listening, then query the database, and miss nothing in between.
+ * Iterating yields every event queued since the previous pull as one batch: under load the
+ * batches grow by themselves and per-event overhead downstream is paid once per batch.
+ */
+export interface BusSubscription<E> extends AsyncIterable<E[]> {
+  /**
+   * True once the subscriber fell so far behind that queued events were dropped; a stream
+   * must then resynchronise from the database. Reading it resets it.
+   */
+  takeOverflow(): boolean;
+}
+
+export interface EventBus {
+  /** Resolves once the event is handed to the transport; call it after the commit. */
+  publish<E>(topic: Topic<E>, event: E): Promise<void>;
+  /** One subscriber over one or several topics, delivered in publish order per topic. */
+  subscribe<E>(topics: Topic<E> | readonly Topic<E>[], options: SubscribeOptions): BusSubscription<E>;
+  /** Number of live subscribers of a topic (diagnostics and tests). */
+  listenerCount(topic: Topic<unknown>): number;
+  close(): Promise<void>;
+}

@@ -1,0 +1,76 @@
+import { z } from 'zod';
+
+const booleanFromEnv = z
+  .enum(['true', 'false', '1', '0'])
+  .transform((value) => value === 'true' || value === '1');
+
+const originList = z
+  .string()
+  .transform((value) => value.split(',').map((origin) => origin.trim()).filter(Boolean))
+  .pipe(z.array(z.url({ protocol: /^https?$/ })));
+
+/** Environment variables the server reads, all optional. */
+export const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  /** SQLite file path, or `:memory:`. */
+  DATABASE_PATH: z.string().min(1).default('./data/realtime.sqlite'),
+  /** Origins allowed to open the WebSocket besides the server's own (comma-separated URLs). */
+  ALLOWED_ORIGINS: originList.default([]),
+  /** Set when served over https so the session cookie is `Secure`. */
+  COOKIE_SECURE: booleanFromEnv.default(false),
+  SESSION_TTL_DAYS: z.coerce.number().positive().max(365).default(30),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Bearer token that lets trusted backend code call `notification.push` over HTTP. */
+  SERVICE_TOKEN: z.string().min(32, 'must be at least 32 characters').optional(),
+  /** Create demo users, conversations and a group on an empty database. */
+  SEED_DEMO: booleanFromEnv.optional(),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export type Config = {
+  env: Env['NODE_ENV'];
+  port: number;
+  host: string;
+  databasePath: string;
+  allowedOrigins: string[];
+  cookieSecure: boolean;
+  sessionTtlMs: number;
+  logLevel: Env['LOG_LEVEL'];
+  serviceToken: string | null;
+  seedDemo: boolean;
+};
+
+export class ConfigError extends Error {}
+
+/** Reads and validates configuration; a bad variable is named in the thrown message. */
+export function loadConfig(source: Record<string, string | undefined> = process.env): Config {
+  const result = envSchema.safeParse(source);
+  if (!result.success) {
+    const lines = result.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  return configFromEnv(result.data);
+}
+
+export function configFromEnv(env: Env): Config {
+  return {
+    env: env.NODE_ENV,
+    port: env.PORT,
+    host: env.HOST,
+    databasePath: env.DATABASE_PATH,
+    allowedOrigins: env.ALLOWED_ORIGINS,
+    cookieSecure: env.COOKIE_SECURE,
+    sessionTtlMs: env.SESSION_TTL_DAYS * 24 * 60 * 60 * 1000,
+    logLevel: env.LOG_LEVEL,
+    serviceToken: env.SERVICE_TOKEN ?? null,
+    seedDemo: env.SEED_DEMO ?? env.NODE_ENV === 'development',
+  };
+}
+
+/** Defaults for embedding and tests, with overrides. */
+export function defaultConfig(overrides: Partial<Config> = {}): Config {
+  return { ...configFromEnv(envSchema.parse({})), ...overrides };
+}

@@ -1,0 +1,102 @@
+/**
+ * Persistence model. Foreign keys are mapped to their primary key (`mapToPk`) so services work
+ * with plain ids and never load object graphs by accident; the schema still gets real FK
+ * constraints. Groups own a conversation of kind `group`; memberships belong to conversations,
+ * so a direct chat and a group are read, sent to and streamed the same way.
+ */
+import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
+import { CONVERSATION_KINDS } from '../../shared/dto.js';
+
+export const User = defineEntity({
+  name: 'User',
+  tableName: 'users',
+  properties: {
+    id: p.integer().primary().autoincrement(),
+    username: p.string().length(64).unique(),
+    passwordHash: p.string().hidden(),
+    createdAt: p.datetime(),
+    lastSeenAt: p.datetime().nullable(),
+  },
+});
+
+export const Session = defineEntity({
+  name: 'Session',
+  tableName: 'sessions',
+  properties: {
+    /** SHA-256 of the cookie's token: a leaked database does not leak usable sessions. */
+    id: p.string().length(64).primary(),
+    user: p.manyToOne(User).mapToPk().deleteRule('cascade'),
+    createdAt: p.datetime(),
+    expiresAt: p.datetime().index(),
+  },
+});
+
+export const Conversation = defineEntity({
+  name: 'Conversation',
+  tableName: 'conversations',
+  properties: {
+    id: p.integer().primary().autoincrement(),
+    kind: p.enum(CONVERSATION_KINDS as unknown as ConversationKindList),
+    /** `smallerUserId:largerUserId` for direct conversations: one conversation per pair. */
+    directKey: p.string().length(64).nullable().unique(),
+    createdAt: p.datetime(),
+  },
+});
+type ConversationKindList = ['direct', 'group'];
+
+export const Group = defineEntity({
+  name: 'Group',
+  tableName: 'groups',
+  properties: {
+    id: p.integer().primary().autoincrement(),
+    name: p.string().length(100),
+    owner: p.manyToOne(User).mapToPk(),
+    conversation: p.oneToOne(Conversation).mapToPk().owner().unique().deleteRule('cascade'),
+    createdAt: p.datetime(),
+  },
+});
+
+export const MEMBER_ROLES = ['owner', 'member'] as const;
+
+export const Membership = defineEntity({
+  name: 'Membership',
+  tableName: 'memberships',
+  uniques: [{ properties: ['conversation', 'user'] }],
+  properties: {
+    id: p.integer().primary().autoincrement(),
+    conversation: p.manyToOne(Conversation).mapToPk().deleteRule('cascade'),
+    user: p.manyToOne(User).mapToPk().index().deleteRule('cascade'),
+    role: p.enum(['owner', 'member'] as ['owner', 'member']).default('member'),
+    joinedAt: p.datetime(),
+    /** Highest sequence this member has read; only moves forward. */
+    lastReadSeq: p.integer().default(0),
+  },
+});
+
+export const Message = defineEntity({
+  name: 'Message',
+  tableName: 'messages',
+  uniques: [
+    { properties: ['conversation', 'seq'] },
+    // clientMessageId first: the idempotency lookup filters on it with IN (...).
+    { properties: ['clientMessageId', 'sender'] },
+  ],
+  properties: {
+    id: p.integer().primary().autoincrement(),
+    conversation: p.manyToOne(Conversation).mapToPk().deleteRule('cascade'),
+    seq: p.integer(),
+    sender: p.manyToOne(User).mapToPk().deleteRule('cascade'),
+    content: p.text(),
+    clientMessageId: p.string().length(64),
+    createdAt: p.datetime(),
+  },
+});
+
+export type UserEntity = InferEntity<typeof User>;
+export type SessionEntity = InferEntity<typeof Session>;
+export type ConversationEntity = InferEntity<typeof Conversation>;
+export type GroupEntity = InferEntity<typeof Group>;
+export type MembershipEntity = InferEntity<typeof Membership>;
+export type MessageEntity = InferEntity<typeof Message>;
+
+export const entities = [User, Session, Conversation, Group, Membership, Message];

@@ -1,0 +1,131 @@
+import { createServer as createNodeServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { createHTTPHandler } from '@trpc/server/adapters/standalone';
+import { applyWSSHandler } from '@trpc/server/adapters/ws';
+import { WebSocketServer } from 'ws';
+import { LIMITS, TIMINGS } from '../../shared/limits.js';
+import type { AppDeps, Identity } from '../context.js';
+import { anonymous, createContextInner } from '../context.js';
+import { appRouter } from '../routers/index.js';
+import { sessionTokenFrom } from './cookies.js';
+import { isOriginAllowed } from './origin.js';
+import { serviceIdentityFrom } from './service-token.js';
+import { createStaticHandler } from './static.js';
+
+export const API_PATH = '/trpc';
+
+export type HttpOptions = {
+  /** Folder of the built web app to serve at `/`, or null for the API only. */
+  staticDir: string | null;
+};
+
+/** One HTTP server: the API over HTTP and WebSocket at `/trpc`, the web app everywhere else. */
+export function createHttpServer(deps: AppDeps, { staticDir }: HttpOptions) {
+  const { services, logger, config } = deps;
+  const identities = new WeakMap<IncomingMessage, Identity>();
+  const clientIp = (req: IncomingMessage) => req.socket.remoteAddress ?? null;
+
+  const onError = ({ error, path }: { error: { code: string; message: string; cause?: unknown }; path?: string }) => {
+    if (error.code === 'INTERNAL_SERVER_ERROR') logger.error({ err: error.cause ?? error, path }, 'procedure failed');
+    else logger.debug({ code: error.code, path, message: error.message }, 'request refused');
+  };
+
+  const trpcHandler = createHTTPHandler({
+    router: appRouter,
+    basePath: `${API_PATH}/`,
+    maxBodySize: LIMITS.wsMaxPayloadBytes,
+    onError,
+    async createContext({ req, res }) {
+      const session = await services.auth.resolve(sessionTokenFrom(req.headers.cookie));
+      const identity: Identity = session
+        ? { user: session.user, sessionId: session.sessionId, service: false }
+        : { ...anonymous, service: serviceIdentityFrom(req.headers.authorization, config.serviceToken) };
+      return createContextInner(deps, identity, {
+        kind: 'http',
+        ip: clientIp(req),
+        cookies: { append: (header) => res.appendHeader('Set-Cookie', header) },
+      });
+    },
+  });
+  const staticHandler = staticDir ? createStaticHandler(staticDir) : null;
+
+  const server: Server = createNodeServer((req, res) => {
+    if (req.url === API_PATH || req.url?.startsWith(`${API_PATH}/`) || req.url?.startsWith(`${API_PATH}?`)) {
+      return void trpcHandler(req, res);
+    }
+    if (staticHandler) return staticHandler(req, res);
+    res.writeHead(404, { 'content-type': 'text/plain' }).end('Not found');
+  });
+  server.on('clientError', (_error, socket) => socket.destroy());
+
+  const wss = new WebSocketServer({ noServer: true, maxPayload: LIMITS.wsMaxPayloadBytes });
+
+  const refuse = (socket: Duplex, status: string) => {
+    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  };
+
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => socket.destroy());
+    const path = (req.url ?? '').split('?')[0];
+    if (path !== API_PATH) return refuse(socket, '404 Not Found');
+    if (!isOriginAllowed(req, config.allowedOrigins)) {
+      logger.warn({ origin: req.headers.origin }, 'websocket upgrade refused: origin not allowed');
+      return refuse(socket, '403 Forbidden');
+    }
+    // Resolve the session here, once per connection; the tRPC context only reads the result.
+    services.auth
+      .resolve(sessionTokenFrom(req.headers.cookie))
+      .then((session) => {
+        if (socket.destroyed) return;
+        identities.set(req, session ? { user: session.user, sessionId: session.sessionId, service: false } : anonymous);
+        wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+      })
+      .catch((error: unknown) => {
+        logger.error({ err: error }, 'websocket session lookup failed');
+        refuse(socket, '500 Internal Server Error');
+      });
+  });
+
+  wss.on('connection', (ws, req: IncomingMessage) => {
+    const identity = identities.get(req);
+    if (identity?.user && identity.sessionId) {
+      const release = services.connections.add(identity.user.id, identity.sessionId, () => ws.close(4001, 'signed out'));
+      ws.once('close', release);
+    }
+  });
+
+  const handler = applyWSSHandler({
+    wss,
+    router: appRouter,
+    keepAlive: { enabled: true, pingMs: TIMINGS.keepAlivePingMs, pongWaitMs: TIMINGS.keepAlivePongWaitMs },
+    onError,
+    // Never throws: an anonymous socket gets UNAUTHORIZED per procedure instead of a reconnect loop.
+    createContext: ({ req }) =>
+      createContextInner(deps, identities.get(req) ?? anonymous, { kind: 'ws', ip: clientIp(req), cookies: null }),
+  });
+
+  return {
+    server,
+    wss,
+    async listen(port: number, host: string): Promise<AddressInfo> {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+      return server.address() as AddressInfo;
+    },
+    /** Tells clients to reconnect, closes every socket, and stops accepting connections. */
+    async close(): Promise<void> {
+      handler.broadcastReconnectNotification();
+      for (const client of wss.clients) client.close(1001, 'server shutting down');
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+      server.closeIdleConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const client of wss.clients) client.terminate();
+    },
+  };
+}

@@ -1,0 +1,12 @@
+/** Library entry: mount the router, embed the server, or test with createCaller. */
+export { appRouter, createCaller, type AppRouter } from './routers/index.js';
+export { createServer, type CreateServerOptions, type RealtimeServer } from './server.js';
+export { createContextInner, type Context, type AppDeps, type Identity } from './context.js';
+export { createServices, type Services } from './services/index.js';
+export { createMemoryBus } from './bus/memory.js';
+export type { EventBus, Topic, BusSubscription } from './bus/types.js';
+export { topics } from './bus/topics.js';
+export { openOrm } from './db/orm.js';
+export { loadConfig, defaultConfig, type Config } from './config.js';
+export { systemClock, type Clock } from './clock.js';
+export { createLogger } from './logger.js';

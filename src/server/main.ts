@@ -1,0 +1,39 @@
+/** `npm start`: reads the environment, opens the database and serves the API and the web app. */
+import { fileURLToPath } from 'node:url';
+import { ConfigError, loadConfig } from './config.js';
+import { createServer } from './server.js';
+
+let config;
+try {
+  config = loadConfig();
+} catch (error) {
+  if (error instanceof ConfigError) {
+    console.error(error.message);
+    process.exit(1);
+  }
+  throw error;
+}
+
+const app = await createServer({
+  config,
+  staticDir: fileURLToPath(new URL('../../dist/client', import.meta.url)),
+});
+const { logger } = app.deps;
+const { url } = await app.listen();
+logger.info({ url, database: config.databasePath, env: config.env }, `listening on ${url}`);
+
+let stopping = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    app.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  });
+}

@@ -1,0 +1,88 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { UniqueConstraintViolationException } from '@mikro-orm/core';
+import type { UserDTO } from '../../shared/dto.js';
+import type { CredentialsInput } from '../../shared/schemas.js';
+import { Session, User } from '../db/entities.js';
+import type { Deps } from './deps.js';
+import { conflict, DomainError } from './errors.js';
+import { toUserDTO } from './mappers.js';
+import { dummyHashPromise, hashPassword, verifyPassword } from './passwords.js';
+
+export type IssuedSession = {
+  user: UserDTO;
+  /** The cookie value. Only its SHA-256 is stored. */
+  token: string;
+  expiresAt: Date;
+};
+
+export type ResolvedSession = { user: UserDTO; sessionId: string };
+
+const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
+
+export function createAuthService({ orm, clock, config }: Deps) {
+  async function issueSession(user: UserDTO): Promise<IssuedSession> {
+    const token = randomBytes(32).toString('base64url');
+    const now = clock.now();
+    const expiresAt = new Date(now + config.sessionTtlMs);
+    const em = orm.em.fork();
+    em.create(Session, { id: hashToken(token), user: user.id, createdAt: new Date(now), expiresAt });
+    await em.flush();
+    return { user, token, expiresAt };
+  }
+
+  return {
+    async register({ username, password }: CredentialsInput): Promise<IssuedSession> {
+      const em = orm.em.fork();
+      if (await em.count(User, { username })) throw conflict('That username is taken');
+      const user = em.create(User, {
+        username,
+        passwordHash: await hashPassword(password),
+        createdAt: new Date(clock.now()),
+      });
+      try {
+        await em.flush();
+      } catch (error) {
+        // Two registrations of one name raced past the count above.
+        if (error instanceof UniqueConstraintViolationException) throw conflict('That username is taken');
+        throw error;
+      }
+      return issueSession(toUserDTO(user));
+    },
+
+    async login({ username, password }: CredentialsInput): Promise<IssuedSession> {
+      const em = orm.em.fork();
+      const user = await em.findOne(User, { username });
+      // Verify against a dummy hash for unknown users so timing does not reveal which names exist.
+      const valid = await verifyPassword(password, user?.passwordHash ?? (await dummyHashPromise));
+      if (!user || !valid) throw new DomainError('UNAUTHORIZED', 'Wrong username or password');
+      await em.nativeDelete(Session, { user: user.id, expiresAt: { $lte: new Date(clock.now()) } });
+      return issueSession(toUserDTO(user));
+    },
+
+    async logout(sessionId: string): Promise<void> {
+      await orm.em.fork().nativeDelete(Session, { id: sessionId });
+    },
+
+    /** The session behind a cookie token, or null when unknown or expired. */
+    async resolve(token: string | undefined): Promise<ResolvedSession | null> {
+      if (!token || token.length > 128) return null;
+      const em = orm.em.fork();
+      const sessionId = hashToken(token);
+      const session = await em.findOne(Session, { id: sessionId });
+      if (!session) return null;
+      if (session.expiresAt.getTime() <= clock.now()) {
+        await em.nativeDelete(Session, { id: sessionId });
+        return null;
+      }
+      const user = await em.findOne(User, { id: session.user });
+      return user ? { user: toUserDTO(user), sessionId } : null;
+    },
+
+    async findUser(userId: number): Promise<UserDTO | null> {
+      const user = await orm.em.fork().findOne(User, { id: userId });
+      return user ? toUserDTO(user) : null;
+    },
+  };
+}
+
+export type AuthService = ReturnType<typeof createAuthService>;

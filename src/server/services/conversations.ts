@@ -1,0 +1,136 @@
+import type { EntityManager } from '@mikro-orm/sqlite';
+import { UniqueConstraintViolationException } from '@mikro-orm/core';
+import type { ConversationDTO, HistoryPageDTO } from '../../shared/dto.js';
+import { topics } from '../bus/topics.js';
+import { Conversation, Group, Membership, Message, User } from '../db/entities.js';
+import type { Deps } from './deps.js';
+import { badRequest, notFound } from './errors.js';
+import { toMessageDTO, toUserDTO } from './mappers.js';
+import type { MembershipService } from './membership.js';
+import { unreadCounts } from './read-state.js';
+
+/** Builds the caller's view of some conversations in a fixed number of queries, whatever their count. */
+export async function conversationDTOs(
+  em: EntityManager,
+  userId: number,
+  conversationIds: readonly number[],
+): Promise<ConversationDTO[]> {
+  if (conversationIds.length === 0) return [];
+  const ids = [...conversationIds];
+  const [conversations, memberships, groups, lastMessages, unread] = await Promise.all([
+    em.find(Conversation, { id: { $in: ids } }),
+    em.find(Membership, { conversation: { $in: ids } }, { orderBy: { id: 'asc' } }),
+    em.find(Group, { conversation: { $in: ids } }),
+    lastMessagesOf(em, ids),
+    unreadCounts(em, userId, ids),
+  ]);
+  const users = await em.find(User, { id: { $in: [...new Set(memberships.map((m) => m.user))] } });
+  const usersById = new Map(users.map((user) => [user.id, user]));
+  const groupByConversation = new Map(groups.map((group) => [group.conversation, group]));
+  const lastByConversation = new Map(lastMessages.map((message) => [message.conversation, message]));
+  const unreadByConversation = new Map(unread.rows.map((row) => [row.conversationId, row]));
+
+  return conversations
+    .map((conversation): ConversationDTO => {
+      const members = memberships
+        .filter((membership) => membership.conversation === conversation.id)
+        .flatMap((membership) => {
+          const user = usersById.get(membership.user);
+          return user ? [{ ...toUserDTO(user), lastReadSeq: membership.lastReadSeq }] : [];
+        });
+      const group = groupByConversation.get(conversation.id);
+      const last = lastByConversation.get(conversation.id);
+      const readState = unreadByConversation.get(conversation.id);
+      return {
+        id: conversation.id,
+        kind: conversation.kind,
+        groupId: group?.id ?? null,
+        title: group?.name ?? members.find((member) => member.id !== userId)?.username ?? 'Just you',
+        members,
+        lastMessage: last ? toMessageDTO(last) : null,
+        unreadCount: readState?.unreadCount ?? 0,
+        lastReadSeq: readState?.lastReadSeq ?? 0,
+      };
+    })
+    .sort((a, b) => (b.lastMessage?.id ?? 0) - (a.lastMessage?.id ?? 0) || b.id - a.id);
+}
+
+async function lastMessagesOf(em: EntityManager, conversationIds: number[]) {
+  const rows = await em.execute<Array<{ id: number }>>(
+    `SELECT max(id) AS id FROM messages WHERE conversation_id IN (${conversationIds.map(() => '?').join(',')}) GROUP BY conversation_id`,
+    conversationIds,
+  );
+  return rows.length ? em.find(Message, { id: { $in: rows.map((row) => Number(row.id)) } }) : [];
+}
+
+export function createConversationService({ orm, bus, clock }: Deps, membership: MembershipService) {
+  return {
+    /** One conversation per pair of users: a second call (from either side) returns the same one. */
+    async openDirect(userId: number, otherUserId: number): Promise<ConversationDTO> {
+      if (otherUserId === userId) throw badRequest('A direct conversation needs another user');
+      const em = orm.em.fork();
+      if (!(await em.count(User, { id: otherUserId }))) throw notFound('User');
+      const directKey = [userId, otherUserId].sort((a, b) => a - b).join(':');
+      let conversation = await em.findOne(Conversation, { directKey });
+      let created = false;
+      if (!conversation) {
+        try {
+          conversation = await em.transactional(async (tx) => {
+            const now = new Date(clock.now());
+            const fresh = tx.create(Conversation, { kind: 'direct', directKey, createdAt: now });
+            await tx.flush();
+            for (const memberId of [userId, otherUserId]) {
+              tx.create(Membership, { conversation: fresh.id, user: memberId, role: 'member', joinedAt: now, lastReadSeq: 0 });
+            }
+            return fresh;
+          });
+          created = true;
+        } catch (error) {
+          // The other user opened the same pair concurrently: theirs won, use it.
+          if (!(error instanceof UniqueConstraintViolationException)) throw error;
+          conversation = await orm.em.fork().findOneOrFail(Conversation, { directKey });
+        }
+        membership.invalidate(conversation.id);
+      }
+      const [mine] = await conversationDTOs(orm.em.fork(), userId, [conversation.id]);
+      if (created) {
+        const [theirs] = await conversationDTOs(orm.em.fork(), otherUserId, [conversation.id]);
+        if (theirs) await bus.publish(topics.inbox(otherUserId), { type: 'conversation', conversation: theirs });
+      }
+      return mine!;
+    },
+
+    async list(userId: number): Promise<ConversationDTO[]> {
+      const em = orm.em.fork();
+      const memberships = await em.find(Membership, { user: userId }, { fields: ['conversation'] });
+      return conversationDTOs(em, userId, memberships.map((m) => m.conversation));
+    },
+
+    async get(userId: number, conversationId: number): Promise<ConversationDTO> {
+      await membership.assertMember(conversationId, userId);
+      const [conversation] = await conversationDTOs(orm.em.fork(), userId, [conversationId]);
+      if (!conversation) throw notFound('Conversation');
+      return conversation;
+    },
+
+    /** Newest first; `cursor` is the `nextCursor` of the previous page (a sequence number). */
+    async history(
+      userId: number,
+      { conversationId, cursor, limit }: { conversationId: number; cursor?: number | null; limit: number },
+    ): Promise<HistoryPageDTO> {
+      await membership.assertMember(conversationId, userId);
+      const rows = await orm.em.fork().find(
+        Message,
+        { conversation: conversationId, ...(cursor != null ? { seq: { $lt: cursor } } : {}) },
+        { orderBy: { seq: 'desc' }, limit: limit + 1 },
+      );
+      const page = rows.slice(0, limit);
+      return {
+        messages: page.map(toMessageDTO),
+        nextCursor: rows.length > limit ? (page.at(-1)?.seq ?? null) : null,
+      };
+    },
+  };
+}
+
+export type ConversationService = ReturnType<typeof createConversationService>;

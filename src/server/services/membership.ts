@@ -1,0 +1,50 @@
+import { Membership } from '../db/entities.js';
+import type { Deps } from './deps.js';
+import { forbidden } from './errors.js';
+
+/**
+ * Who belongs to which conversation, cached in memory: the send and deliver paths ask it for
+ * every message, so it must not cost a query each time. Every membership change goes through
+ * `invalidate` (for several instances, that call is what a shared bus would broadcast).
+ */
+export function createMembershipService({ orm }: Pick<Deps, 'orm'>) {
+  const membersByConversation = new Map<number, Set<number>>();
+  const versions = new Map<number, number>();
+
+  async function load(conversationId: number): Promise<Set<number>> {
+    const version = versions.get(conversationId) ?? 0;
+    const rows = await orm.em.fork().find(Membership, { conversation: conversationId }, { fields: ['user'] });
+    const members = new Set(rows.map((row) => row.user));
+    // Keep the result only if no change happened while it loaded.
+    if ((versions.get(conversationId) ?? 0) === version) membersByConversation.set(conversationId, members);
+    return members;
+  }
+
+  const service = {
+    async members(conversationId: number): Promise<ReadonlySet<number>> {
+      return membersByConversation.get(conversationId) ?? load(conversationId);
+    },
+
+    /** The cached members, when known, without waiting (hot paths fall back to `members`). */
+    cached(conversationId: number): ReadonlySet<number> | undefined {
+      return membersByConversation.get(conversationId);
+    },
+
+    async isMember(conversationId: number, userId: number): Promise<boolean> {
+      return (await service.members(conversationId)).has(userId);
+    },
+
+    /** Throws FORBIDDEN for non-members and for conversations that do not exist (no id oracle). */
+    async assertMember(conversationId: number, userId: number): Promise<void> {
+      if (!(await service.isMember(conversationId, userId))) throw forbidden();
+    },
+
+    invalidate(conversationId: number): void {
+      versions.set(conversationId, (versions.get(conversationId) ?? 0) + 1);
+      membersByConversation.delete(conversationId);
+    },
+  };
+  return service;
+}
+
+export type MembershipService = ReturnType<typeof createMembershipService>;

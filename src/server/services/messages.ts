@@ -1,0 +1,61 @@
+import type { MessageDTO } from '../../shared/dto.js';
+import type { SendInput } from '../../shared/schemas.js';
+import { topics } from '../bus/topics.js';
+import { Group } from '../db/entities.js';
+import type { Deps } from './deps.js';
+import { notFound } from './errors.js';
+import type { MembershipService } from './membership.js';
+import { createMessageWriter } from './message-writer.js';
+
+export type MessageHooks = {
+  /** Runs after a batch of new messages is committed and published (typing, notifications). */
+  afterPublish?: (messages: MessageDTO[]) => void;
+};
+
+export function createMessageService(deps: Deps, membership: MembershipService, hooks: MessageHooks = {}) {
+  const { orm, bus } = deps;
+  // A group's conversation never changes, so this mapping is safe to keep.
+  const conversationByGroup = new Map<number, number>();
+
+  const writer = createMessageWriter(deps, {
+    async onCommitted(messages) {
+      for (const message of messages) {
+        void bus.publish(topics.conversation(message.conversationId), { type: 'message', message });
+        const members = membership.cached(message.conversationId) ?? (await membership.members(message.conversationId));
+        const inboxEvent = { type: 'message', message } as const;
+        for (const memberId of members) void bus.publish(topics.inbox(memberId), inboxEvent);
+      }
+      hooks.afterPublish?.(messages);
+    },
+  });
+
+  const service = {
+    writer,
+
+    /** Stores and publishes a message; the same clientMessageId from the same sender returns the stored one. */
+    async send(senderId: number, { conversationId, content, clientMessageId }: SendInput): Promise<MessageDTO> {
+      await membership.assertMember(conversationId, senderId);
+      const { message } = await writer.send({ conversationId, senderId, content, clientMessageId });
+      return message;
+    },
+
+    async conversationOfGroup(groupId: number): Promise<number> {
+      const known = conversationByGroup.get(groupId);
+      if (known !== undefined) return known;
+      const group = await orm.em.fork().findOne(Group, { id: groupId }, { fields: ['conversation'] });
+      if (!group) throw notFound('Group');
+      conversationByGroup.set(groupId, group.conversation);
+      return group.conversation;
+    },
+
+    async sendToGroup(
+      senderId: number,
+      { groupId, ...rest }: Omit<SendInput, 'conversationId'> & { groupId: number },
+    ): Promise<MessageDTO> {
+      return service.send(senderId, { conversationId: await service.conversationOfGroup(groupId), ...rest });
+    },
+  };
+  return service;
+}
+
+export type MessageService = ReturnType<typeof createMessageService>;

@@ -1,0 +1,85 @@
+import { tracked } from '@trpc/server';
+import type { ConversationEvent } from '../../shared/events.js';
+import { topics } from '../bus/topics.js';
+import type { AppDeps } from '../context.js';
+import { Message } from '../db/entities.js';
+import { toMessageDTO } from '../services/mappers.js';
+import { linkedAbort } from './abort.js';
+
+const REPLAY_PAGE = 500;
+
+type Options = {
+  userId: number;
+  conversationId: number;
+  lastEventId: string | null | undefined;
+  signal: AbortSignal | undefined;
+};
+
+/**
+ * `conversation.events`: replay after `lastEventId`, then live. Batches are tracked with the
+ * highest message seq delivered so far. The caller must be authorized first. Listening starts
+ * before this resolves, so a caller that sends right after subscribing misses nothing.
+ */
+export async function openConversationStream(deps: AppDeps, { userId, conversationId, lastEventId, signal }: Options) {
+  const { bus, orm, services } = deps;
+  const stop = linkedAbort(signal);
+  // Listen before reading the database: whatever commits during the replay is queued, and the
+  // seq check below drops what the replay already sent.
+  const live = bus.subscribe(topics.conversation(conversationId), { signal: stop.signal });
+  let cursor: number;
+  try {
+    cursor = lastEventId != null ? Number(lastEventId) : await latestSeq(deps, conversationId);
+  } catch (error) {
+    stop.abort();
+    throw error;
+  }
+
+  async function* replay(upTo = Number.MAX_SAFE_INTEGER) {
+    while (true) {
+      const rows = await orm.em.fork().find(
+        Message,
+        { conversation: conversationId, seq: { $gt: cursor, $lt: upTo } },
+        { orderBy: { seq: 'asc' }, limit: REPLAY_PAGE },
+      );
+      if (rows.length === 0) return;
+      cursor = rows.at(-1)!.seq;
+      yield rows.map((row): ConversationEvent => ({ type: 'message', message: toMessageDTO(row) }));
+      if (rows.length < REPLAY_PAGE) return;
+    }
+  }
+
+  return (async function* () {
+    try {
+      if (lastEventId != null) for await (const events of replay()) yield tracked(String(cursor), events);
+
+      for await (const batch of live) {
+        // Membership can change while the stream is open: a member who left gets nothing more.
+        const members = services.membership.cached(conversationId) ?? (await services.membership.members(conversationId));
+        if (!members.has(userId)) return;
+        if (live.takeOverflow()) for await (const events of replay()) yield tracked(String(cursor), events);
+
+        const out: ConversationEvent[] = [];
+        for (const event of batch) {
+          if (event.type === 'message') {
+            const { seq } = event.message;
+            if (seq <= cursor) continue;
+            // A gap (dropped or reordered by a transport): fill it from the database first.
+            if (seq > cursor + 1) for await (const events of replay(seq)) out.push(...events);
+            cursor = seq;
+          }
+          out.push(event);
+        }
+        if (out.length > 0) yield tracked(String(cursor), out);
+      }
+    } finally {
+      stop.abort();
+    }
+  })();
+}
+
+async function latestSeq({ orm }: AppDeps, conversationId: number): Promise<number> {
+  const [row] = await orm.em
+    .fork()
+    .execute<Array<{ lastSeq: number | null }>>('SELECT max(seq) AS lastSeq FROM messages WHERE conversation_id = ?', [conversationId]);
+  return Number(row?.lastSeq ?? 0);
+}

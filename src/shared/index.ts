@@ -1,0 +1,5 @@
+export * from './limits.js';
+export * from './dto.js';
+export * from './events.js';
+export * from './schemas.js';
+export type { AppRouter } from '../server/routers/index.js';

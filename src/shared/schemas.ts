@@ -1,0 +1,68 @@
+/**
+ * Input schemas for every procedure. The server validates with them and the client can reuse
+ * them in forms, so both sides agree on every bound.
+ */
+import { z } from 'zod';
+import { LIMITS } from './limits.js';
+
+export const idSchema = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
+
+/** A stream cursor as `tracked()` ids travel: a decimal string of a non-negative integer. */
+export const eventIdSchema = z
+  .string()
+  .regex(/^\d{1,15}$/, 'lastEventId must be a decimal sequence number');
+
+export const credentialsInput = z.object({
+  username: z
+    .string()
+    .trim()
+    .min(LIMITS.usernameMin)
+    .max(LIMITS.usernameMax)
+    .regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, dot, dash and underscore only'),
+  password: z.string().min(LIMITS.passwordMin).max(LIMITS.passwordMax),
+});
+
+export const contentSchema = z.string().trim().min(1).max(LIMITS.contentMax);
+
+/** Chosen by the client (a UUID suits); the same id from the same sender is the same message. */
+export const clientMessageIdSchema = z
+  .string()
+  .min(1)
+  .max(LIMITS.clientMessageIdMax)
+  .regex(/^[A-Za-z0-9_:-]+$/, 'letters, digits, dash, underscore and colon only');
+
+export const openDirectInput = z.object({ userId: idSchema });
+
+export const historyInput = z.object({
+  conversationId: idSchema,
+  /** Return messages with a sequence strictly below this one (the previous page's `nextCursor`). */
+  cursor: z.number().int().nonnegative().nullish(),
+  limit: z.number().int().min(1).max(LIMITS.historyPageMax).default(LIMITS.historyPageDefault),
+});
+
+export const sendInput = z.object({
+  conversationId: idSchema,
+  content: contentSchema,
+  clientMessageId: clientMessageIdSchema,
+});
+
+export const groupSendInput = z.object({
+  groupId: idSchema,
+  content: contentSchema,
+  clientMessageId: clientMessageIdSchema,
+});
+
+export const conversationEventsInput = z.object({
+  conversationId: idSchema,
+  lastEventId: eventIdSchema.nullish(),
+});
+
+export const inboxEventsInput = z
+  .object({ lastEventId: eventIdSchema.nullish() })
+  .default({});
+
+export type CredentialsInput = z.infer<typeof credentialsInput>;
+export type SendInput = z.infer<typeof sendInput>;
+
+/** For procedures that take nothing: `undefined` only, so stray input is a BAD_REQUEST. */
+export const noInput = z.void();
