@@ -2,4 +2,6 @@ export * from './limits.js';
 export * from './dto.js';
 export * from './events.js';
 export * from './schemas.js';
+export * from './social.js';
+export * from './notifications.js';
 export type { AppRouter } from '../server/routers/index.js';

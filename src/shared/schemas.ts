@@ -66,3 +66,40 @@ export type SendInput = z.infer<typeof sendInput>;
 
 /** For procedures that take nothing: `undefined` only, so stray input is a BAD_REQUEST. */
 export const noInput = z.void();
+
+/** `{ conversationId }` or `{ groupId }`, as the seed's typing events take. */
+export const conversationTargetInput = z.union([
+  z.object({ conversationId: idSchema }).strict(),
+  z.object({ groupId: idSchema }).strict(),
+]);
+
+export const readInput = z.object({ messageId: idSchema });
+
+export const presenceWatchInput = z
+  .object({ userIds: z.array(idSchema).min(1).max(500).optional() })
+  .default({});
+
+export const groupNameSchema = z.string().trim().min(1).max(100);
+export const groupCreateInput = z.object({ name: groupNameSchema, memberIds: z.array(idSchema).max(100).optional() });
+export const groupInviteInput = z.object({ groupId: idSchema, userId: idSchema });
+export const groupRespondInput = z.object({ invitationId: idSchema, accept: z.boolean() });
+export const groupIdInput = z.object({ groupId: idSchema });
+export const groupMemberInput = z.object({ groupId: idSchema, userId: idSchema });
+
+export const notificationListInput = z
+  .object({
+    cursor: idSchema.nullish(),
+    limit: z.number().int().min(1).max(100).default(20),
+    unreadOnly: z.boolean().default(false),
+  })
+  .default({ limit: 20, unreadOnly: false });
+
+export const notificationMarkReadInput = z.union([
+  z.object({ ids: z.array(idSchema).min(1).max(500) }).strict(),
+  z.object({ all: z.literal(true) }).strict(),
+]);
+
+export const notificationStreamInput = z.object({ lastEventId: eventIdSchema.nullish() }).default({});
+
+/** Users, found by name, to start a chat or invite. */
+export const userSearchInput = z.object({ query: z.string().trim().min(1).max(32) });
