@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { TIMINGS } from '../shared/limits.js';
 
 const booleanFromEnv = z
   .enum(['true', 'false', '1', '0'])
@@ -41,7 +42,11 @@ export type Config = {
   logLevel: Env['LOG_LEVEL'];
   serviceToken: string | null;
   seedDemo: boolean;
+  /** Realtime timings (see TIMINGS); overridable so tests and deployments can tune them. */
+  timings: Timings;
 };
+
+export type Timings = { -readonly [K in keyof typeof TIMINGS]: number };
 
 export class ConfigError extends Error {}
 
@@ -67,6 +72,7 @@ export function configFromEnv(env: Env): Config {
     logLevel: env.LOG_LEVEL,
     serviceToken: env.SERVICE_TOKEN ?? null,
     seedDemo: env.SEED_DEMO ?? env.NODE_ENV === 'development',
+    timings: { ...TIMINGS },
   };
 }
 

@@ -6,6 +6,7 @@
  */
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
 import { CONVERSATION_KINDS } from '../../shared/dto.js';
+import type { NotificationContent } from '../../shared/notifications.js';
 
 export const User = defineEntity({
   name: 'User',
@@ -92,11 +93,44 @@ export const Message = defineEntity({
   },
 });
 
+export const Invitation = defineEntity({
+  name: 'Invitation',
+  tableName: 'invitations',
+  indexes: [{ properties: ['group', 'invitee', 'status'] }],
+  properties: {
+    id: p.integer().primary().autoincrement(),
+    group: p.manyToOne(Group).mapToPk().deleteRule('cascade'),
+    inviter: p.manyToOne(User).mapToPk().deleteRule('cascade'),
+    invitee: p.manyToOne(User).mapToPk().index().deleteRule('cascade'),
+    status: p.enum(['pending', 'accepted', 'declined', 'cancelled'] as ['pending', 'accepted', 'declined', 'cancelled']).default('pending'),
+    createdAt: p.datetime(),
+    respondedAt: p.datetime().nullable(),
+  },
+});
+
+export const Notification = defineEntity({
+  name: 'Notification',
+  tableName: 'notifications',
+  indexes: [{ properties: ['user', 'readAt'] }, { properties: ['user', 'type', 'conversationId', 'readAt'] }],
+  properties: {
+    id: p.integer().primary().autoincrement(),
+    user: p.manyToOne(User).mapToPk().deleteRule('cascade'),
+    type: p.string().length(64),
+    content: p.json<NotificationContent>(),
+    conversationId: p.integer().nullable(),
+    groupId: p.integer().nullable(),
+    createdAt: p.datetime(),
+    readAt: p.datetime().nullable(),
+  },
+});
+
 export type UserEntity = InferEntity<typeof User>;
 export type SessionEntity = InferEntity<typeof Session>;
 export type ConversationEntity = InferEntity<typeof Conversation>;
 export type GroupEntity = InferEntity<typeof Group>;
 export type MembershipEntity = InferEntity<typeof Membership>;
 export type MessageEntity = InferEntity<typeof Message>;
+export type InvitationEntity = InferEntity<typeof Invitation>;
+export type NotificationEntity = InferEntity<typeof Notification>;
 
-export const entities = [User, Session, Conversation, Group, Membership, Message];
+export const entities = [User, Session, Conversation, Group, Membership, Message, Invitation, Notification];

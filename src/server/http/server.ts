@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import { applyWSSHandler } from '@trpc/server/adapters/ws';
 import { WebSocketServer } from 'ws';
-import { LIMITS, TIMINGS } from '../../shared/limits.js';
+import { LIMITS } from '../../shared/limits.js';
 import type { AppDeps, Identity } from '../context.js';
 import { anonymous, createContextInner } from '../context.js';
 import { appRouter } from '../routers/index.js';
@@ -98,7 +98,7 @@ export function createHttpServer(deps: AppDeps, { staticDir }: HttpOptions) {
   const handler = applyWSSHandler({
     wss,
     router: appRouter,
-    keepAlive: { enabled: true, pingMs: TIMINGS.keepAlivePingMs, pongWaitMs: TIMINGS.keepAlivePongWaitMs },
+    keepAlive: { enabled: true, pingMs: config.timings.keepAlivePingMs, pongWaitMs: config.timings.keepAlivePongWaitMs },
     onError,
     // Never throws: an anonymous socket gets UNAUTHORIZED per procedure instead of a reconnect loop.
     createContext: ({ req }) =>

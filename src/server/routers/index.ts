@@ -1,14 +1,24 @@
 import { createCallerFactory, router } from '../trpc.js';
 import { authRouter } from './auth.js';
 import { conversationRouter } from './conversation.js';
+import { groupRouter } from './group.js';
 import { inboxRouter } from './inbox.js';
 import { messageRouter } from './message.js';
+import { notificationRouter } from './notification.js';
+import { presenceRouter } from './presence.js';
+import { typingRouter } from './typing.js';
+import { userRouter } from './user.js';
 
 export const appRouter = router({
   auth: authRouter,
+  user: userRouter,
   conversation: conversationRouter,
   message: messageRouter,
   inbox: inboxRouter,
+  typing: typingRouter,
+  presence: presenceRouter,
+  group: groupRouter,
+  notification: notificationRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -1,4 +1,4 @@
-import { groupSendInput, sendInput } from '../../shared/schemas.js';
+import { groupSendInput, readInput, sendInput } from '../../shared/schemas.js';
 import { authedProcedure, router } from '../trpc.js';
 
 export const messageRouter = router({
@@ -12,5 +12,11 @@ export const messageRouter = router({
   group: authedProcedure.input(groupSendInput).mutation(async ({ ctx, input }) => {
     await ctx.services.rateLimits.consume('send', ctx.user.id);
     return ctx.services.messages.sendToGroup(ctx.user.id, input);
+  }),
+
+  /** Moves the caller's read pointer forward to this message (and everything before it). */
+  read: authedProcedure.input(readInput).mutation(async ({ ctx, input }) => {
+    await ctx.services.rateLimits.consume('signal', ctx.user.id);
+    return ctx.services.reads.markRead(ctx.user.id, input.messageId);
   }),
 });

@@ -1,44 +1,222 @@
+import type { EntityManager } from '@mikro-orm/sqlite';
 import type { ConversationDTO } from '../../shared/dto.js';
+import type { GroupDTO, GroupListDTO, GroupMemberDTO, InvitationDTO } from '../../shared/social.js';
 import { topics } from '../bus/topics.js';
-import { Conversation, Group, Membership, User } from '../db/entities.js';
+import { Conversation, Group, Invitation, Membership, User, type GroupEntity, type InvitationEntity } from '../db/entities.js';
 import { conversationDTOs } from './conversations.js';
 import type { Deps } from './deps.js';
-import { badRequest, notFound } from './errors.js';
+import { badRequest, conflict, forbidden, notFound } from './errors.js';
+import { toUserDTO } from './mappers.js';
 import type { MembershipService } from './membership.js';
+import type { NotificationService } from './notifications.js';
 
-export function createGroupService({ orm, bus, clock }: Deps, membership: MembershipService) {
-  return {
+async function groupDTOs(em: EntityManager, groups: GroupEntity[]): Promise<GroupDTO[]> {
+  if (groups.length === 0) return [];
+  const rows = await em.execute<Array<{ conversationId: number; n: number }>>(
+    `SELECT conversation_id AS conversationId, count(*) AS n FROM memberships WHERE conversation_id IN (${groups.map(() => '?').join(',')}) GROUP BY conversation_id`,
+    groups.map((group) => group.conversation),
+  );
+  const counts = new Map(rows.map((row) => [Number(row.conversationId), Number(row.n)]));
+  return groups.map((group) => ({
+    id: group.id,
+    name: group.name,
+    ownerId: group.owner,
+    conversationId: group.conversation,
+    memberCount: counts.get(group.conversation) ?? 0,
+  }));
+}
+
+async function invitationDTOs(em: EntityManager, invitations: InvitationEntity[]): Promise<InvitationDTO[]> {
+  if (invitations.length === 0) return [];
+  const [groups, users] = await Promise.all([
+    em.find(Group, { id: { $in: invitations.map((i) => i.group) } }),
+    em.find(User, { id: { $in: invitations.flatMap((i) => [i.inviter, i.invitee]) } }),
+  ]);
+  const groupById = new Map(groups.map((g) => [g.id, g]));
+  const userById = new Map(users.map((u) => [u.id, toUserDTO(u)]));
+  return invitations.map((invitation) => ({
+    id: invitation.id,
+    groupId: invitation.group,
+    groupName: groupById.get(invitation.group)?.name ?? '',
+    inviter: userById.get(invitation.inviter)!,
+    invitee: userById.get(invitation.invitee)!,
+    status: invitation.status,
+    createdAt: invitation.createdAt.toISOString(),
+  }));
+}
+
+/**
+ * Groups own a group conversation; membership of the group is membership of that conversation.
+ * Joining by invitation shows the whole history (a group is a shared room, like Slack channels):
+ * the new member's read pointer starts at the latest message so old messages do not count as unread.
+ */
+export function createGroupService(deps: Deps, membership: MembershipService, notifications: NotificationService) {
+  const { orm, bus, clock } = deps;
+
+  async function loadGroup(em: EntityManager, groupId: number) {
+    const group = await em.findOne(Group, { id: groupId });
+    if (!group) throw notFound('Group');
+    return group;
+  }
+
+  async function announceConversation(userId: number, conversationId: number) {
+    const [view] = await conversationDTOs(orm.em.fork(), userId, [conversationId]);
+    if (view) await bus.publish(topics.inbox(userId), { type: 'conversation', conversation: view });
+  }
+
+  /** Removes a membership, handing ownership over or deleting the group as needed. */
+  async function dropMember(group: GroupEntity, userId: number, change: 'left' | 'removed') {
+    const conversationId = group.conversation;
+    let deleted = false;
+    await orm.em.fork().transactional(async (tx) => {
+      await tx.nativeDelete(Membership, { conversation: conversationId, user: userId });
+      if (group.owner === userId) {
+        const heir = await tx.findOne(Membership, { conversation: conversationId }, { orderBy: { joinedAt: 'asc', id: 'asc' } });
+        if (heir) {
+          await tx.nativeUpdate(Membership, { id: heir.id }, { role: 'owner' });
+          await tx.nativeUpdate(Group, { id: group.id }, { owner: heir.user });
+        } else {
+          await tx.nativeDelete(Invitation, { group: group.id });
+          await tx.nativeDelete(Group, { id: group.id });
+          await tx.nativeDelete(Conversation, { id: conversationId });
+          deleted = true;
+        }
+      }
+    });
+    // Invalidate before publishing: the departed member's open streams re-check and end.
+    membership.invalidate(conversationId);
+    await bus.publish(topics.conversation(conversationId), { type: 'members', conversationId, userId, change });
+    await bus.publish(topics.inbox(userId), { type: 'removed', conversationId });
+    return { deleted };
+  }
+
+  const service = {
     /**
      * Creates a group, its conversation and memberships directly (no invitations): the internal
-     * building block that `group.create` and the demo seed use.
+     * building block for seeds, benchmarks and tests.
      */
     async createWithMembers(ownerId: number, name: string, memberIds: readonly number[]): Promise<ConversationDTO> {
       const members = [...new Set(memberIds)].filter((id) => id !== ownerId);
       const em = orm.em.fork();
-      if (members.length > 0 && (await em.count(User, { id: { $in: members } })) !== members.length) {
-        throw notFound('User');
-      }
+      if (members.length > 0 && (await em.count(User, { id: { $in: members } })) !== members.length) throw notFound('User');
       if (!name.trim()) throw badRequest('A group needs a name');
       const conversationId = await em.transactional(async (tx) => {
         const now = new Date(clock.now());
         const conversation = tx.create(Conversation, { kind: 'group', directKey: null, createdAt: now });
         await tx.flush();
         tx.create(Group, { name: name.trim(), owner: ownerId, conversation: conversation.id, createdAt: now });
-        tx.create(Membership, { conversation: conversation.id, user: ownerId, role: 'owner', joinedAt: now, lastReadSeq: 0 });
-        for (const userId of members) {
-          tx.create(Membership, { conversation: conversation.id, user: userId, role: 'member', joinedAt: now, lastReadSeq: 0 });
+        for (const userId of [ownerId, ...members]) {
+          tx.create(Membership, { conversation: conversation.id, user: userId, role: userId === ownerId ? 'owner' : 'member', joinedAt: now, lastReadSeq: 0 });
         }
         return conversation.id;
       });
       membership.invalidate(conversationId);
-      for (const userId of members) {
-        const [view] = await conversationDTOs(orm.em.fork(), userId, [conversationId]);
-        if (view) await bus.publish(topics.inbox(userId), { type: 'conversation', conversation: view });
-      }
+      for (const userId of members) await announceConversation(userId, conversationId);
       const [mine] = await conversationDTOs(orm.em.fork(), ownerId, [conversationId]);
       return mine!;
     },
+
+    /** `group.create`: the caller owns it; named users are invited, not added. */
+    async create(ownerId: number, name: string, inviteIds: readonly number[] = []): Promise<{ group: GroupDTO; invitations: InvitationDTO[] }> {
+      const invitees = [...new Set(inviteIds)].filter((id) => id !== ownerId);
+      if (invitees.length > 0 && (await orm.em.fork().count(User, { id: { $in: invitees } })) !== invitees.length) throw notFound('User');
+      const conversation = await service.createWithMembers(ownerId, name, []);
+      const invitations: InvitationDTO[] = [];
+      for (const userId of invitees) invitations.push(await service.invite(ownerId, conversation.groupId!, userId));
+      const [group] = await groupDTOs(orm.em.fork(), [await loadGroup(orm.em.fork(), conversation.groupId!)]);
+      return { group: group!, invitations };
+    },
+
+    /** Any member may invite; inviting a member or someone already invited is a CONFLICT. */
+    async invite(inviterId: number, groupId: number, inviteeId: number): Promise<InvitationDTO> {
+      const em = orm.em.fork();
+      const group = await loadGroup(em, groupId);
+      await membership.assertMember(group.conversation, inviterId);
+      if (!(await em.count(User, { id: inviteeId }))) throw notFound('User');
+      if (await membership.isMember(group.conversation, inviteeId)) throw conflict('Already a member of this group');
+      if (await em.count(Invitation, { group: groupId, invitee: inviteeId, status: 'pending' })) throw conflict('Already invited to this group');
+      const invitation = em.create(Invitation, { group: groupId, inviter: inviterId, invitee: inviteeId, status: 'pending', createdAt: new Date(clock.now()), respondedAt: null });
+      await em.flush();
+      const [dto] = await invitationDTOs(em, [invitation]);
+      await notifications.create({
+        userId: inviteeId,
+        type: 'group.invitation',
+        groupId,
+        content: { title: `${dto!.inviter.username} invited you to ${group.name}`, actorId: inviterId, data: { invitationId: invitation.id } },
+      });
+      return dto!;
+    },
+
+    /** The invitee accepts (joins the group conversation) or declines a pending invitation. */
+    async respond(userId: number, invitationId: number, accept: boolean): Promise<{ invitation: InvitationDTO; group: GroupDTO | null }> {
+      const em = orm.em.fork();
+      const invitation = await em.findOne(Invitation, { id: invitationId });
+      // Someone else's invitation is reported as missing: ids reveal nothing.
+      if (!invitation || invitation.invitee !== userId) throw notFound('Invitation');
+      if (invitation.status !== 'pending') throw conflict(`Invitation already ${invitation.status}`);
+      const group = await loadGroup(em, invitation.group);
+      const now = new Date(clock.now());
+      await em.transactional(async (tx) => {
+        const updated = await tx.nativeUpdate(Invitation, { id: invitationId, status: 'pending' }, { status: accept ? 'accepted' : 'declined', respondedAt: now });
+        if (updated === 0) throw conflict('Invitation already answered');
+        if (!accept) return;
+        const [latest] = await tx.execute<Array<{ seq: number | null }>>('SELECT max(seq) AS seq FROM messages WHERE conversation_id = ?', [group.conversation]);
+        tx.create(Membership, { conversation: group.conversation, user: userId, role: 'member', joinedAt: now, lastReadSeq: Number(latest?.seq ?? 0) });
+      });
+      const [dto] = await invitationDTOs(orm.em.fork(), [await orm.em.fork().findOneOrFail(Invitation, { id: invitationId })]);
+      if (!accept) return { invitation: dto!, group: null };
+      membership.invalidate(group.conversation);
+      await bus.publish(topics.conversation(group.conversation), { type: 'members', conversationId: group.conversation, userId, change: 'joined' });
+      await announceConversation(userId, group.conversation);
+      await notifications.create({
+        userId: invitation.inviter,
+        type: 'group.invitation.accepted',
+        groupId: group.id,
+        conversationId: group.conversation,
+        content: { title: `${dto!.invitee.username} joined ${group.name}`, actorId: userId },
+      });
+      const [groupDto] = await groupDTOs(orm.em.fork(), [await loadGroup(orm.em.fork(), group.id)]);
+      return { invitation: dto!, group: groupDto! };
+    },
+
+    /** The owner leaving hands ownership to the longest-standing member, or deletes the group when alone. */
+    async leave(userId: number, groupId: number): Promise<{ deleted: boolean }> {
+      const group = await loadGroup(orm.em.fork(), groupId);
+      await membership.assertMember(group.conversation, userId);
+      return dropMember(group, userId, 'left');
+    },
+
+    async removeMember(ownerId: number, groupId: number, userId: number): Promise<{ ok: true }> {
+      const group = await loadGroup(orm.em.fork(), groupId);
+      await membership.assertMember(group.conversation, ownerId);
+      if (group.owner !== ownerId) throw forbidden('Only the owner can remove members');
+      if (userId === ownerId) throw badRequest('Use group.leave to leave your own group');
+      if (!(await membership.isMember(group.conversation, userId))) throw notFound('Member');
+      await dropMember(group, userId, 'removed');
+      await notifications.create({ userId, type: 'group.removed', groupId, content: { title: `You were removed from ${group.name}`, actorId: ownerId } });
+      return { ok: true };
+    },
+
+    async members(userId: number, groupId: number): Promise<GroupMemberDTO[]> {
+      const em = orm.em.fork();
+      const group = await loadGroup(em, groupId);
+      await membership.assertMember(group.conversation, userId);
+      const rows = await em.find(Membership, { conversation: group.conversation }, { orderBy: { joinedAt: 'asc', id: 'asc' } });
+      const users = new Map((await em.find(User, { id: { $in: rows.map((r) => r.user) } })).map((u) => [u.id, u]));
+      return rows.map((row) => ({ ...toUserDTO(users.get(row.user)!), role: row.role, joinedAt: row.joinedAt.toISOString() }));
+    },
+
+    async list(userId: number): Promise<GroupListDTO> {
+      const em = orm.em.fork();
+      const memberOf = (await em.find(Membership, { user: userId }, { fields: ['conversation'] })).map((m) => m.conversation);
+      const [groups, pending] = await Promise.all([
+        memberOf.length ? em.find(Group, { conversation: { $in: memberOf } }, { orderBy: { id: 'asc' } }) : Promise.resolve([]),
+        em.find(Invitation, { invitee: userId, status: 'pending' }, { orderBy: { id: 'desc' } }),
+      ]);
+      return { groups: await groupDTOs(em, groups), invitations: await invitationDTOs(em, pending) };
+    },
   };
+  return service;
 }
 
 export type GroupService = ReturnType<typeof createGroupService>;

@@ -5,21 +5,64 @@ import type { Deps } from './deps.js';
 import { createGroupService } from './groups.js';
 import { createMembershipService } from './membership.js';
 import { createMessageService } from './messages.js';
+import { createNotificationService } from './notifications.js';
+import { createPresenceService, type PresenceStore } from './presence.js';
 import { createRateLimits, type RateLimitConfig } from './rate-limits.js';
+import { createReadService } from './reads.js';
+import { createTypingService, type TypingStore } from './typing.js';
+import { createUserService } from './users.js';
+
+export type ServiceOptions = {
+  rateLimits?: RateLimitConfig;
+  /** Shared stores for several instances; in-memory ones otherwise. */
+  typingStore?: TypingStore;
+  presenceStore?: PresenceStore;
+};
 
 /** Builds every service once per server (or per test) from its dependencies; nothing is global. */
-export function createServices(deps: Deps, options: { rateLimits?: RateLimitConfig } = {}) {
+export function createServices(deps: Deps, options: ServiceOptions = {}) {
   const rateLimits = createRateLimits(options.rateLimits);
   const connections = createConnectionRegistry();
   const membership = createMembershipService(deps);
   const auth = createAuthService(deps);
+  const users = createUserService(deps);
   const conversations = createConversationService(deps, membership);
-  const messages = createMessageService(deps, membership);
-  const groups = createGroupService(deps, membership);
+  const typing = createTypingService(deps, options.typingStore);
+  const presence = createPresenceService(deps, connections, options.presenceStore);
+  const notifications = createNotificationService(deps, membership, connections);
+  const messages = createMessageService(deps, membership, {
+    afterPublish(sent) {
+      // A sent message ends its sender's typing state in that conversation.
+      for (const message of sent) void typing.stop(message.conversationId, message.senderId);
+      notifications.notifyOffline(sent);
+    },
+  });
+  const reads = createReadService(deps, membership, {
+    afterRead: (userId, conversationId) => notifications.conversationRead(userId, conversationId),
+  });
+  const groups = createGroupService(deps, membership, notifications);
+  // A user whose last connection closed is typing nowhere.
+  connections.onLastDisconnection((userId) => void typing.stopAll(userId));
+
   return {
-    /** Stops timers and background work (shutdown). */
-    async dispose() {},
-    rateLimits, connections, membership, auth, conversations, messages, groups };
+    /** Stops timers (shutdown, end of a test). */
+    async dispose() {
+      typing.dispose();
+      presence.dispose();
+    },
+    rateLimits,
+    connections,
+    membership,
+    auth,
+    users,
+    conversations,
+    messages,
+    reads,
+    typing,
+    presence,
+    notifications,
+    groups,
+  };
 }
 
 export type Services = ReturnType<typeof createServices>;

@@ -51,6 +51,12 @@ export async function openConversationStream(deps: AppDeps, { userId, conversati
   return (async function* () {
     try {
       if (lastEventId != null) for await (const events of replay()) yield tracked(String(cursor), events);
+      // A late subscriber first learns who is typing right now.
+      const typing = services.typing
+        .typists(conversationId)
+        .filter((typist) => typist !== userId)
+        .map((typist): ConversationEvent => ({ type: 'typing', conversationId, userId: typist, typing: true }));
+      if (typing.length > 0) yield tracked(String(cursor), typing);
 
       for await (const batch of live) {
         // Membership can change while the stream is open: a member who left gets nothing more.
@@ -66,6 +72,8 @@ export async function openConversationStream(deps: AppDeps, { userId, conversati
             // A gap (dropped or reordered by a transport): fill it from the database first.
             if (seq > cursor + 1) for await (const events of replay(seq)) out.push(...events);
             cursor = seq;
+          } else if (event.type === 'typing' && event.userId === userId) {
+            continue; // the typist does not hear its own typing
           }
           out.push(event);
         }

@@ -32,18 +32,31 @@ export async function openInboxStream({ bus, orm }: AppDeps, { userId, lastEvent
   let cursor = lastEventId != null ? Number(lastEventId) : counts.asOfMessageId;
 
   const toInboxEvent = (event: InboxBusEvent): InboxEvent => {
-    if (event.type !== 'message') {
-      unread.set(event.conversation.id, { count: event.conversation.unreadCount, asOf: cursor });
-      return event;
+    switch (event.type) {
+      case 'message': {
+        const { message } = event;
+        let state = unread.get(message.conversationId);
+        if (!state) unread.set(message.conversationId, (state = { count: 0, asOf: 0 }));
+        if (message.id > state.asOf) {
+          if (message.senderId !== userId) state.count += 1;
+          state.asOf = message.id;
+        }
+        return { type: 'message', message, unreadCount: state.count };
+      }
+      case 'read': {
+        // An absolute count as of `asOfMessageId`: later messages are still counted on arrival.
+        const { conversationId, lastReadSeq, unreadCount, asOfMessageId } = event;
+        const state = unread.get(conversationId);
+        if (!state || asOfMessageId >= state.asOf) unread.set(conversationId, { count: unreadCount, asOf: asOfMessageId });
+        return { type: 'read', conversationId, lastReadSeq, unreadCount: unread.get(conversationId)!.count };
+      }
+      case 'conversation':
+        unread.set(event.conversation.id, { count: event.conversation.unreadCount, asOf: event.conversation.lastMessage?.id ?? 0 });
+        return event;
+      case 'removed':
+        unread.delete(event.conversationId);
+        return event;
     }
-    const { message } = event;
-    let state = unread.get(message.conversationId);
-    if (!state) unread.set(message.conversationId, (state = { count: 0, asOf: 0 }));
-    if (message.id > state.asOf) {
-      if (message.senderId !== userId) state.count += 1;
-      state.asOf = message.id;
-    }
-    return { type: 'message', message, unreadCount: state.count };
   };
 
   async function* replay() {

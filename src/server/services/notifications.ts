@@ -1,0 +1,120 @@
+import type { MessageDTO } from '../../shared/dto.js';
+import type { NotificationContent, NotificationDTO, NotificationPageDTO, NotificationType } from '../../shared/notifications.js';
+import { topics } from '../bus/topics.js';
+import { Notification, User } from '../db/entities.js';
+import type { NotificationEntity } from '../db/entities.js';
+import type { ConnectionRegistry } from './connections.js';
+import type { Deps } from './deps.js';
+import { notFound } from './errors.js';
+import type { MembershipService } from './membership.js';
+
+export const toNotificationDTO = (row: NotificationEntity): NotificationDTO => ({
+  id: row.id,
+  type: row.type as NotificationType,
+  content: row.content,
+  conversationId: row.conversationId ?? null,
+  groupId: row.groupId ?? null,
+  createdAt: row.createdAt.toISOString(),
+  readAt: row.readAt ? row.readAt.toISOString() : null,
+});
+
+export type NewNotification = {
+  userId: number;
+  type: NotificationType;
+  content: NotificationContent;
+  conversationId?: number | null;
+  groupId?: number | null;
+};
+
+export function createNotificationService(
+  { orm, bus, clock, logger }: Deps,
+  membership: MembershipService,
+  connections: ConnectionRegistry,
+) {
+  const unreadCount = (userId: number) => orm.em.fork().count(Notification, { user: userId, readAt: null });
+
+  const service = {
+    unreadCount,
+
+    /** Stores a notification, then publishes it with the user's new unread count. */
+    async create({ userId, type, content, conversationId = null, groupId = null }: NewNotification): Promise<NotificationDTO> {
+      const em = orm.em.fork();
+      const row = em.create(Notification, { user: userId, type, content, conversationId, groupId, createdAt: new Date(clock.now()), readAt: null });
+      await em.flush();
+      const notification = toNotificationDTO(row);
+      await bus.publish(topics.notifications(userId), { type: 'notification', notification, unreadCount: await unreadCount(userId) });
+      return notification;
+    },
+
+    /** For trusted backend code (`notification.push`): the user must exist. */
+    async push(input: Omit<NewNotification, 'conversationId' | 'groupId'>): Promise<NotificationDTO> {
+      if (!(await orm.em.fork().count(User, { id: input.userId }))) throw notFound('User');
+      return service.create(input);
+    },
+
+    /** Newest first, paged by id. */
+    async list(userId: number, { cursor, limit, unreadOnly }: { cursor?: number | null; limit: number; unreadOnly: boolean }): Promise<NotificationPageDTO> {
+      const rows = await orm.em.fork().find(
+        Notification,
+        { user: userId, ...(cursor != null ? { id: { $lt: cursor } } : {}), ...(unreadOnly ? { readAt: null } : {}) },
+        { orderBy: { id: 'desc' }, limit: limit + 1 },
+      );
+      const page = rows.slice(0, limit);
+      return {
+        notifications: page.map(toNotificationDTO),
+        nextCursor: rows.length > limit ? (page.at(-1)?.id ?? null) : null,
+        unreadCount: await unreadCount(userId),
+      };
+    },
+
+    /** Marks some or all as read; every open stream of the user gets the new count. */
+    async markRead(userId: number, target: { ids: number[] } | { all: true }): Promise<{ unreadCount: number }> {
+      const where = 'ids' in target ? { user: userId, readAt: null, id: { $in: target.ids } } : { user: userId, readAt: null };
+      const changed = await orm.em.fork().nativeUpdate(Notification, where, { readAt: new Date(clock.now()) });
+      const count = await unreadCount(userId);
+      if (changed > 0) {
+        await bus.publish(topics.notifications(userId), { type: 'read', ids: 'ids' in target ? target.ids : 'all', unreadCount: count });
+      }
+      return { unreadCount: count };
+    },
+
+    /** Reading a conversation settles its "new message" notification. */
+    async conversationRead(userId: number, conversationId: number): Promise<void> {
+      const rows = await orm.em.fork().find(Notification, { user: userId, type: 'message', conversationId, readAt: null }, { fields: ['id'] });
+      if (rows.length > 0) await service.markRead(userId, { ids: rows.map((row) => row.id) });
+    },
+
+    /**
+     * One "new message" notification per conversation for members with no open connection,
+     * until they read it. Runs after publishing, off the send path, one batch at a time.
+     */
+    notifyOffline: (() => {
+      let chain = Promise.resolve();
+      return (messages: MessageDTO[]) => {
+        const offline = messages.flatMap((message) =>
+          [...(membership.cached(message.conversationId) ?? [])]
+            .filter((userId) => userId !== message.senderId && !connections.isConnected(userId))
+            .map((userId) => ({ userId, message })),
+        );
+        if (offline.length === 0) return;
+        chain = chain
+          .then(async () => {
+            for (const { userId, message } of offline) {
+              const pending = await orm.em.fork().count(Notification, { user: userId, type: 'message', conversationId: message.conversationId, readAt: null });
+              if (pending > 0) continue;
+              await service.create({
+                userId,
+                type: 'message',
+                conversationId: message.conversationId,
+                content: { title: 'New message', body: message.content.slice(0, 200), actorId: message.senderId, url: `/conversations/${message.conversationId}` },
+              });
+            }
+          })
+          .catch((error: unknown) => logger.error({ err: error }, 'offline notifications failed'));
+      };
+    })(),
+  };
+  return service;
+}
+
+export type NotificationService = ReturnType<typeof createNotificationService>;

@@ -1,0 +1,111 @@
+import type { PresenceDTO } from '../../shared/social.js';
+import { topics } from '../bus/topics.js';
+import type { TimerHandle } from '../clock.js';
+import { User } from '../db/entities.js';
+import type { ConnectionRegistry } from './connections.js';
+import type { Deps } from './deps.js';
+import { forbidden } from './errors.js';
+
+/**
+ * Who is online. The in-memory store is per process; for several instances a shared store
+ * (a Redis set of online users, with per-instance connection counts) implements the same calls.
+ */
+export interface PresenceStore {
+  setOnline(userId: number): Promise<void>;
+  setOffline(userId: number): Promise<void>;
+  onlineAmong(userIds: readonly number[]): Promise<Set<number>>;
+}
+
+export function createMemoryPresenceStore(): PresenceStore {
+  const online = new Set<number>();
+  return {
+    async setOnline(userId) {
+      online.add(userId);
+    },
+    async setOffline(userId) {
+      online.delete(userId);
+    },
+    async onlineAmong(userIds) {
+      return new Set(userIds.filter((id) => online.has(id)));
+    },
+  };
+}
+
+export function createPresenceService(
+  { orm, bus, clock, config, logger }: Deps,
+  connections: ConnectionRegistry,
+  store: PresenceStore = createMemoryPresenceStore(),
+) {
+  const graceTimers = new Map<number, TimerHandle>();
+
+  async function goOnline(userId: number) {
+    const pending = graceTimers.get(userId);
+    if (pending !== undefined) {
+      // Back within the grace period (a reload): nobody saw them leave.
+      clock.clearTimeout(pending);
+      graceTimers.delete(userId);
+      return;
+    }
+    await store.setOnline(userId);
+    const lastSeenAt = new Date(clock.now()).toISOString();
+    await bus.publish(topics.presence(userId), { userId, status: 'online', lastSeenAt });
+  }
+
+  async function goOffline(userId: number) {
+    graceTimers.delete(userId);
+    if (connections.isConnected(userId)) return;
+    const lastSeen = new Date(clock.now());
+    await store.setOffline(userId);
+    await orm.em.fork().nativeUpdate(User, { id: userId }, { lastSeenAt: lastSeen });
+    await bus.publish(topics.presence(userId), { userId, status: 'offline', lastSeenAt: lastSeen.toISOString() });
+  }
+
+  const report = (error: unknown) => logger.error({ err: error }, 'presence update failed');
+  connections.onFirstConnection((userId) => void goOnline(userId).catch(report));
+  connections.onLastDisconnection((userId) => {
+    if (graceTimers.has(userId)) return;
+    graceTimers.set(userId, clock.setTimeout(() => void goOffline(userId).catch(report), config.timings.presenceGraceMs));
+  });
+
+  /** Users who share a conversation (direct or group) with `userId`. */
+  async function contactsOf(userId: number): Promise<number[]> {
+    const rows = await orm.em.fork().execute<Array<{ userId: number }>>(
+      `SELECT DISTINCT theirs.user_id AS userId FROM memberships mine
+       JOIN memberships theirs ON theirs.conversation_id = mine.conversation_id
+       WHERE mine.user_id = ? AND theirs.user_id <> ?`,
+      [userId, userId],
+    );
+    return rows.map((row) => Number(row.userId));
+  }
+
+  return {
+    /** Who the caller may watch: the requested users if all are contacts (FORBIDDEN otherwise), else every contact. */
+    async watchable(userId: number, requested?: readonly number[]): Promise<number[]> {
+      const contacts = new Set(await contactsOf(userId));
+      if (!requested) return [...contacts];
+      const wanted = [...new Set(requested)].filter((id) => id !== userId);
+      if (wanted.some((id) => !contacts.has(id))) throw forbidden('You can only watch users you share a conversation with');
+      return wanted;
+    },
+
+    async snapshot(userIds: readonly number[]): Promise<PresenceDTO[]> {
+      if (userIds.length === 0) return [];
+      const [online, users] = await Promise.all([
+        store.onlineAmong(userIds),
+        orm.em.fork().find(User, { id: { $in: [...userIds] } }, { fields: ['id', 'lastSeenAt'] }),
+      ]);
+      return users.map((user) => ({
+        userId: user.id,
+        status: online.has(user.id) ? 'online' : 'offline',
+        lastSeenAt: user.lastSeenAt ? user.lastSeenAt.toISOString() : null,
+      }));
+    },
+
+    dispose() {
+      for (const timer of graceTimers.values()) clock.clearTimeout(timer);
+      graceTimers.clear();
+    },
+  };
+}
+
+export type PresenceService = ReturnType<typeof createPresenceService>;
