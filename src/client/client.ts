@@ -1,0 +1,62 @@
+import { createWSClient, httpBatchLink, splitLink, wsLink, type TRPCWebSocketClient } from '@trpc/client';
+import { TIMINGS } from '../shared/limits.js';
+import { trpc } from './trpc.js';
+
+export type RealtimeClientOptions = {
+  /** API base, absolute or relative to the page (default `/trpc`). */
+  url?: string;
+  /** Open the WebSocket at once (signed in) or only when a subscription needs it. */
+  connectNow?: boolean;
+  onOpen?: () => void;
+  onClose?: (cause?: { code?: number }) => void;
+  /** Called with each reconnect attempt index, before waiting. */
+  onRetry?: (attemptIndex: number) => void;
+};
+
+/** Reconnect delay: quick first retry, then doubling up to 10 s, with jitter so clients spread out. */
+export function reconnectDelayMs(attemptIndex: number, random: () => number = Math.random): number {
+  const base = attemptIndex === 0 ? 250 : Math.min(500 * 2 ** attemptIndex, 10_000);
+  return Math.round(base * (0.8 + 0.4 * random()));
+}
+
+/** `/trpc` → `ws(s)://<page host>/trpc`, so the socket shares the page's origin and cookie. */
+export function webSocketUrl(url: string, location: { protocol: string; host: string } = window.location): string {
+  if (/^wss?:\/\//.test(url)) return url;
+  if (/^https?:\/\//.test(url)) return url.replace(/^http/, 'ws');
+  return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${url}`;
+}
+
+/**
+ * Builds the WebSocket client and the tRPC client: subscriptions over the socket (keepAlive on,
+ * reconnect with backoff), everything else over batched HTTP with cookies.
+ */
+export function createRealtimeClient(options: RealtimeClientOptions = {}) {
+  const url = options.url ?? '/trpc';
+  const wsClient: TRPCWebSocketClient = createWSClient({
+    url: () => webSocketUrl(url),
+    // Lazy while signed out: no anonymous socket; a signed-in client connects at once.
+    lazy: { enabled: !options.connectNow, closeMs: 0 },
+    keepAlive: { enabled: true, intervalMs: TIMINGS.keepAlivePingMs / 2, pongTimeoutMs: TIMINGS.keepAlivePongWaitMs },
+    retryDelayMs: (attemptIndex) => {
+      options.onRetry?.(attemptIndex);
+      return reconnectDelayMs(attemptIndex);
+    },
+    onOpen: options.onOpen,
+    onClose: options.onClose,
+  });
+  const trpcClient = trpc.createClient({
+    links: [
+      splitLink({
+        condition: (op) => op.type === 'subscription',
+        true: wsLink({ client: wsClient }),
+        false: httpBatchLink({
+          url,
+          fetch: (input, init) => fetch(input, { ...init, credentials: 'include' }),
+        }),
+      }),
+    ],
+  });
+  return { wsClient, trpcClient };
+}
+
+export type RealtimeClient = ReturnType<typeof createRealtimeClient>;
