@@ -34,6 +34,13 @@ export async function openConversationStream(deps: AppDeps, { userId, conversati
     throw error;
   }
 
+  // A late subscriber first learns who is typing now (taken after listening: a change in
+  // between arrives again live, and typing events are idempotent).
+  const typing = services.typing
+    .typists(conversationId)
+    .filter((typist) => typist !== userId)
+    .map((typist): ConversationEvent => ({ type: 'typing', conversationId, userId: typist, typing: true }));
+
   async function* replay(upTo = Number.MAX_SAFE_INTEGER) {
     while (true) {
       const rows = await orm.em.fork().find(
@@ -51,11 +58,6 @@ export async function openConversationStream(deps: AppDeps, { userId, conversati
   return (async function* () {
     try {
       if (lastEventId != null) for await (const events of replay()) yield tracked(String(cursor), events);
-      // A late subscriber first learns who is typing right now.
-      const typing = services.typing
-        .typists(conversationId)
-        .filter((typist) => typist !== userId)
-        .map((typist): ConversationEvent => ({ type: 'typing', conversationId, userId: typist, typing: true }));
       if (typing.length > 0) yield tracked(String(cursor), typing);
 
       for await (const batch of live) {

@@ -27,8 +27,12 @@ export async function openInboxStream({ bus, orm }: AppDeps, { userId, lastEvent
     stop.abort();
     throw error;
   }
-  // Per conversation: unread count, and the newest message id that count already includes.
-  const unread = new Map(counts.rows.map((row) => [row.conversationId, { count: row.unreadCount, asOf: counts.asOfMessageId }]));
+  // Per conversation: unread count, the newest message id it already includes, and the ids
+  // counted since (an absolute count computed before they committed must add them back).
+  type UnreadState = { count: number; asOf: number; counted: number[] };
+  const unread = new Map<number, UnreadState>(
+    counts.rows.map((row) => [row.conversationId, { count: row.unreadCount, asOf: counts.asOfMessageId, counted: [] }]),
+  );
   let cursor = lastEventId != null ? Number(lastEventId) : counts.asOfMessageId;
 
   const toInboxEvent = (event: InboxBusEvent): InboxEvent => {
@@ -36,22 +40,28 @@ export async function openInboxStream({ bus, orm }: AppDeps, { userId, lastEvent
       case 'message': {
         const { message } = event;
         let state = unread.get(message.conversationId);
-        if (!state) unread.set(message.conversationId, (state = { count: 0, asOf: 0 }));
+        if (!state) unread.set(message.conversationId, (state = { count: 0, asOf: 0, counted: [] }));
         if (message.id > state.asOf) {
-          if (message.senderId !== userId) state.count += 1;
           state.asOf = message.id;
+          if (message.senderId !== userId) {
+            state.count += 1;
+            state.counted.push(message.id);
+            if (state.counted.length > 1000) state.counted.shift();
+          }
         }
         return { type: 'message', message, unreadCount: state.count };
       }
       case 'read': {
         // An absolute count as of `asOfMessageId`: later messages are still counted on arrival.
         const { conversationId, lastReadSeq, unreadCount, asOfMessageId } = event;
-        const state = unread.get(conversationId);
-        if (!state || asOfMessageId >= state.asOf) unread.set(conversationId, { count: unreadCount, asOf: asOfMessageId });
-        return { type: 'read', conversationId, lastReadSeq, unreadCount: unread.get(conversationId)!.count };
+        const previous = unread.get(conversationId);
+        const counted = (previous?.counted ?? []).filter((id) => id > asOfMessageId);
+        const state = { count: unreadCount + counted.length, asOf: Math.max(previous?.asOf ?? 0, asOfMessageId), counted };
+        unread.set(conversationId, state);
+        return { type: 'read', conversationId, lastReadSeq, unreadCount: state.count };
       }
       case 'conversation':
-        unread.set(event.conversation.id, { count: event.conversation.unreadCount, asOf: event.conversation.lastMessage?.id ?? 0 });
+        unread.set(event.conversation.id, { count: event.conversation.unreadCount, asOf: event.conversation.lastMessage?.id ?? 0, counted: [] });
         return event;
       case 'removed':
         unread.delete(event.conversationId);
