@@ -1,0 +1,85 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { createMemoryBus } from '../src/server/bus/memory.js';
+import type { Topic } from '../src/server/bus/types.js';
+
+const topic = (key: string): Topic<number> => ({ key });
+const warnings: Error[] = [];
+const onWarning = (warning: Error) => warnings.push(warning);
+process.on('warning', onWarning);
+afterEach(() => {
+  warnings.length = 0;
+});
+
+describe('memory bus', () => {
+  it('delivers in publish order, batching what queued up between pulls', async () => {
+    const bus = createMemoryBus();
+    const ac = new AbortController();
+    const sub = bus.subscribe(topic('t'), { signal: ac.signal });
+    const iterator = sub[Symbol.asyncIterator]();
+    const first = iterator.next();
+    await bus.publish(topic('t'), 1);
+    expect(await first).toEqual({ done: false, value: [1] });
+    for (const n of [2, 3, 4]) await bus.publish(topic('t'), n);
+    await bus.publish(topic('other'), 99);
+    expect(await iterator.next()).toEqual({ done: false, value: [2, 3, 4] });
+    ac.abort();
+    expect(await iterator.next()).toEqual({ done: true, value: undefined });
+  });
+
+  it('registers at subscribe time, before the first pull', async () => {
+    const bus = createMemoryBus();
+    const ac = new AbortController();
+    const sub = bus.subscribe(topic('t'), { signal: ac.signal });
+    await bus.publish(topic('t'), 7);
+    expect(await sub[Symbol.asyncIterator]().next()).toEqual({ done: false, value: [7] });
+    ac.abort();
+  });
+
+  it('subscribes to several topics with one queue', async () => {
+    const bus = createMemoryBus();
+    const ac = new AbortController();
+    const iterator = bus.subscribe([topic('a'), topic('b')], { signal: ac.signal })[Symbol.asyncIterator]();
+    await bus.publish(topic('a'), 1);
+    await bus.publish(topic('b'), 2);
+    await bus.publish(topic('a'), 3);
+    expect(await iterator.next()).toEqual({ done: false, value: [1, 2, 3] });
+    ac.abort();
+    expect(bus.listenerCount(topic('a')) + bus.listenerCount(topic('b'))).toBe(0);
+  });
+
+  it('drops the queue of a subscriber that falls too far behind and flags it', async () => {
+    const bus = createMemoryBus({ maxQueue: 3 });
+    const ac = new AbortController();
+    const sub = bus.subscribe(topic('t'), { signal: ac.signal });
+    for (let n = 1; n <= 5; n++) await bus.publish(topic('t'), n);
+    expect(sub.takeOverflow()).toBe(true);
+    expect(sub.takeOverflow()).toBe(false);
+    expect(await sub[Symbol.asyncIterator]().next()).toEqual({ done: false, value: [4, 5] });
+    ac.abort();
+  });
+
+  it('holds 10,000 concurrent subscribers without MaxListenersExceededWarning and leaks none after abort', async () => {
+    const bus = createMemoryBus();
+    const controllers = Array.from({ length: 10_000 }, () => new AbortController());
+    const iterators = controllers.map((ac) => bus.subscribe(topic('busy'), { signal: ac.signal })[Symbol.asyncIterator]());
+    const pending = iterators.map((iterator) => iterator.next());
+    expect(bus.listenerCount(topic('busy'))).toBe(10_000);
+    await bus.publish(topic('busy'), 42);
+    const results = await Promise.all(pending);
+    expect(results.every((r) => !r.done && r.value[0] === 42)).toBe(true);
+    for (const ac of controllers) ac.abort();
+    expect(bus.listenerCount(topic('busy'))).toBe(0);
+    // Iterating after abort ends at once.
+    expect(await iterators[0]!.next()).toEqual({ done: true, value: undefined });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([]);
+  });
+
+  it('returning from the iterator unregisters too', async () => {
+    const bus = createMemoryBus();
+    const ac = new AbortController();
+    const iterator = bus.subscribe(topic('t'), { signal: ac.signal })[Symbol.asyncIterator]();
+    await iterator.return?.();
+    expect(bus.listenerCount(topic('t'))).toBe(0);
+  });
+});

@@ -1,0 +1,54 @@
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import { topics } from '../src/server/bus/topics.js';
+import { createTestApp, nextValue, trackedData, uid, type TestApp } from './helpers.js';
+
+let app: TestApp;
+beforeEach(async () => {
+  app = await createTestApp();
+});
+afterEach(async () => {
+  await app.close();
+});
+
+it('10,000 concurrent conversation subscriptions: no MaxListenersExceededWarning, no listener left after abort', async () => {
+  const warnings: Error[] = [];
+  const onWarning = (warning: Error) => warnings.push(warning);
+  process.on('warning', onWarning);
+  const [alice, bob] = [await app.user('alice'), await app.user('bob')];
+  const { id: conversationId } = await alice.caller.conversation.openDirect({ userId: bob.id });
+  const controllers = Array.from({ length: 10_000 }, () => new AbortController());
+  const iterators = await Promise.all(
+    controllers.map(async (ac) => (await bob.withSignal(ac.signal).conversation.events({ conversationId }))[Symbol.asyncIterator]()),
+  );
+  expect(app.bus.listenerCount(topics.conversation(conversationId))).toBe(10_000);
+  const pending = iterators.map((iterator) => nextValue(iterator, 30_000));
+  const sent = await alice.caller.message.send({ conversationId, content: 'to everyone', clientMessageId: uid() });
+  const received = await Promise.all(pending);
+  expect(received.every((value) => trackedData<Array<{ message: { id: number } }>>(value).data[0]!.message.id === sent.id)).toBe(true);
+  for (const ac of controllers) ac.abort();
+  await Promise.all(iterators.map((iterator) => iterator.next()));
+  expect(app.bus.listenerCount(topics.conversation(conversationId))).toBe(0);
+  await new Promise((resolve) => setImmediate(resolve));
+  process.off('warning', onWarning);
+  expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([]);
+});
+
+it('fills a gap from the database when the bus dropped events (slow consumer)', async () => {
+  const { createMemoryBus } = await import('../src/server/bus/memory.js');
+  await app.close();
+  app = await createTestApp({ bus: createMemoryBus({ maxQueue: 2 }) });
+  const [alice, bob] = [await app.user('alice'), await app.user('bob')];
+  const { id: conversationId } = await alice.caller.conversation.openDirect({ userId: bob.id });
+  const ac = new AbortController();
+  const iterator = (await bob.withSignal(ac.signal).conversation.events({ conversationId }))[Symbol.asyncIterator]();
+  // Nobody pulls while ten messages arrive: the queue overflows and is dropped.
+  for (let i = 1; i <= 10; i++) await alice.caller.message.send({ conversationId, content: `m${i}`, clientMessageId: uid() });
+  const seqs: number[] = [];
+  while (seqs.length < 10) {
+    for (const event of trackedData<Array<{ type: string; message: { seq: number } }>>(await nextValue(iterator)).data) {
+      if (event.type === 'message') seqs.push(event.message.seq);
+    }
+  }
+  expect(seqs).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  ac.abort();
+});
