@@ -2,6 +2,7 @@
 import { fileURLToPath } from 'node:url';
 import { ConfigError, loadConfig } from './config.js';
 import { createServer } from './server.js';
+import { seedDemo } from './seed.js';
 
 let config;
 try {
@@ -19,6 +20,13 @@ const app = await createServer({
   staticDir: fileURLToPath(new URL('../../dist/client', import.meta.url)),
 });
 const { logger } = app.deps;
+if (config.seedDemo) {
+  const demo = await seedDemo(app.deps);
+  if (demo) {
+    logger.info({ users: demo.map((user) => user.username) }, 'created demo users, a direct chat and a group');
+    console.log(`\nDemo users (SEED_DEMO / development only):\n${demo.map((user) => `  ${user.username} / ${user.password}`).join('\n')}\n`);
+  }
+}
 const { url } = await app.listen();
 logger.info({ url, database: config.databasePath, env: config.env }, `listening on ${url}`);
 
