@@ -32,6 +32,6 @@ export interface EventBus {
   /** One subscriber over one or several topics, delivered in publish order per topic. */
   subscribe<E>(topics: Topic<E> | readonly Topic<E>[], options: SubscribeOptions): BusSubscription<E>;
   /** Number of live subscribers of a topic (diagnostics and tests). */
-  listenerCount(topic: Topic<unknown>): number;
+  listenerCount<E>(topic: Topic<E>): number;
   close(): Promise<void>;
 }

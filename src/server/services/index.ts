@@ -21,6 +21,7 @@ export type ServiceOptions = {
 
 /** Builds every service once per server (or per test) from its dependencies; nothing is global. */
 export function createServices(deps: Deps, options: ServiceOptions = {}) {
+  const report = (error: unknown) => deps.logger.error({ err: error }, 'background update failed');
   const rateLimits = createRateLimits(options.rateLimits);
   const connections = createConnectionRegistry();
   const membership = createMembershipService(deps);
@@ -33,7 +34,7 @@ export function createServices(deps: Deps, options: ServiceOptions = {}) {
   const messages = createMessageService(deps, membership, {
     afterPublish(sent) {
       // A sent message ends its sender's typing state in that conversation.
-      for (const message of sent) void typing.stop(message.conversationId, message.senderId);
+      for (const message of sent) typing.stop(message.conversationId, message.senderId).catch(report);
       notifications.notifyOffline(sent);
     },
   });
@@ -42,7 +43,7 @@ export function createServices(deps: Deps, options: ServiceOptions = {}) {
   });
   const groups = createGroupService(deps, membership, notifications);
   // A user whose last connection closed is typing nowhere.
-  connections.onLastDisconnection((userId) => void typing.stopAll(userId));
+  connections.onLastDisconnection((userId) => void typing.stopAll(userId).catch(report));
 
   return {
     /** Stops timers (shutdown, end of a test). */

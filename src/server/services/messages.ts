@@ -19,13 +19,16 @@ export function createMessageService(deps: Deps, membership: MembershipService, 
 
   const writer = createMessageWriter(deps, {
     async onCommitted(messages) {
+      // Published in commit order; awaited once per batch so a failing transport is reported.
+      const published: Array<Promise<void>> = [];
       for (const message of messages) {
-        void bus.publish(topics.conversation(message.conversationId), { type: 'message', message });
+        published.push(bus.publish(topics.conversation(message.conversationId), { type: 'message', message }));
         const members = membership.cached(message.conversationId) ?? (await membership.members(message.conversationId));
         const inboxEvent = { type: 'message', message } as const;
-        for (const memberId of members) void bus.publish(topics.inbox(memberId), inboxEvent);
+        for (const memberId of members) published.push(bus.publish(topics.inbox(memberId), inboxEvent));
       }
       hooks.afterPublish?.(messages);
+      await Promise.all(published);
     },
   });
 

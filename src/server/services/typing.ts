@@ -45,7 +45,7 @@ export function createMemoryTypingStore(): TypingStore {
   };
 }
 
-export function createTypingService({ bus, clock, config }: Deps, store: TypingStore = createMemoryTypingStore()) {
+export function createTypingService({ bus, clock, config, logger }: Deps, store: TypingStore = createMemoryTypingStore()) {
   const timers = new Map<string, TimerHandle>();
   const keyOf = (conversationId: number, userId: number) => `${conversationId}:${userId}`;
 
@@ -63,7 +63,10 @@ export function createTypingService({ bus, clock, config }: Deps, store: TypingS
       const previous = timers.get(key);
       if (previous !== undefined) clock.clearTimeout(previous);
       // A crashed client never sends stop: the state ends by itself.
-      timers.set(key, clock.setTimeout(() => void service.stop(conversationId, userId), typingTtlMs));
+      timers.set(
+        key,
+        clock.setTimeout(() => service.stop(conversationId, userId).catch((error: unknown) => logger.error({ err: error }, 'typing expiry failed')), typingTtlMs),
+      );
       await publish(conversationId, userId, true);
     },
 
