@@ -54,7 +54,9 @@ export class ConfigError extends Error {}
 export function loadConfig(source: Record<string, string | undefined> = process.env): Config {
   const result = envSchema.safeParse(source);
   if (!result.success) {
-    const lines = result.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
+    const lines = result.error.issues.map(({ path: [variable, ...rest], message }) =>
+      `  ${String(variable)}: ${rest.length ? `entry ${rest.map((part) => (typeof part === 'number' ? part + 1 : String(part))).join('.')}: ` : ''}${message}`,
+    );
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
   return configFromEnv(result.data);
