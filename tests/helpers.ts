@@ -93,6 +93,10 @@ export async function createTestApp(options: { clock?: Clock; bus?: EventBus; co
     bus,
     caller,
     user,
+    /** Rows in a table: proves a refused call stored nothing. */
+    async count(table: string) {
+      return Number((await orm.em.fork().execute<Array<{ n: number }>>(`select count(*) as n from ${table}`))[0]!.n);
+    },
     anonymous: caller(),
     service: caller({ service: true }),
     async close() {

@@ -1,7 +1,7 @@
 import type { PresenceDTO } from '../../shared/social.js';
 import { presenceWatchInput } from '../../shared/schemas.js';
 import { topics } from '../bus/topics.js';
-import { linkedAbort } from '../streams/abort.js';
+import { listenThenRead } from '../streams/replay.js';
 import { authedProcedure, router } from '../trpc.js';
 
 export const presenceRouter = router({
@@ -11,10 +11,10 @@ export const presenceRouter = router({
    */
   watch: authedProcedure.input(presenceWatchInput).subscription(async ({ ctx, input, signal }) => {
     const userIds = await ctx.services.presence.watchable(ctx.user.id, input.userIds);
-    const stop = linkedAbort(signal);
     // Listen before the snapshot: a change in between arrives after it and wins.
-    const live = ctx.bus.subscribe(userIds.map(topics.presence), { signal: stop.signal });
-    const snapshot = await ctx.services.presence.snapshot(userIds);
+    const { live, stop, value: snapshot } = await listenThenRead(ctx.bus, userIds.map(topics.presence), signal, () =>
+      ctx.services.presence.snapshot(userIds),
+    );
     return (async function* (): AsyncGenerator<PresenceDTO[]> {
       try {
         yield snapshot;

@@ -4,7 +4,7 @@ import { topics } from '../bus/topics.js';
 import type { AppDeps } from '../context.js';
 import { Message } from '../db/entities.js';
 import { toMessageDTO } from '../services/mappers.js';
-import { linkedAbort } from './abort.js';
+import { listenThenRead, pagesAfter } from './replay.js';
 
 const REPLAY_PAGE = 500;
 
@@ -22,17 +22,12 @@ type Options = {
  */
 export async function openConversationStream(deps: AppDeps, { userId, conversationId, lastEventId, signal }: Options) {
   const { bus, orm, services } = deps;
-  const stop = linkedAbort(signal);
   // Listen before reading the database: whatever commits during the replay is queued, and the
   // seq check below drops what the replay already sent.
-  const live = bus.subscribe(topics.conversation(conversationId), { signal: stop.signal });
-  let cursor: number;
-  try {
-    cursor = lastEventId != null ? Number(lastEventId) : await latestSeq(deps, conversationId);
-  } catch (error) {
-    stop.abort();
-    throw error;
-  }
+  const { live, stop, value: start } = await listenThenRead(bus, topics.conversation(conversationId), signal, async () =>
+    lastEventId != null ? Number(lastEventId) : latestSeq(deps, conversationId),
+  );
+  let cursor = start;
 
   // A late subscriber first learns who is typing now (taken after listening: a change in
   // between arrives again live, and typing events are idempotent).
@@ -42,16 +37,16 @@ export async function openConversationStream(deps: AppDeps, { userId, conversati
     .map((typist): ConversationEvent => ({ type: 'typing', conversationId, userId: typist, typing: true }));
 
   async function* replay(upTo = Number.MAX_SAFE_INTEGER) {
-    while (true) {
-      const rows = await orm.em.fork().find(
-        Message,
-        { conversation: conversationId, seq: { $gt: cursor, $lt: upTo } },
-        { orderBy: { seq: 'asc' }, limit: REPLAY_PAGE },
-      );
-      if (rows.length === 0) return;
-      cursor = rows.at(-1)!.seq;
-      yield rows.map((row): ConversationEvent => ({ type: 'message', message: toMessageDTO(row) }));
-      if (rows.length < REPLAY_PAGE) return;
+    const pages = pagesAfter(
+      cursor,
+      REPLAY_PAGE,
+      (after) =>
+        orm.em.fork().find(Message, { conversation: conversationId, seq: { $gt: after, $lt: upTo } }, { orderBy: { seq: 'asc' }, limit: REPLAY_PAGE }),
+      (row) => row.seq,
+    );
+    for await (const page of pages) {
+      cursor = page.cursor;
+      yield page.rows.map((row): ConversationEvent => ({ type: 'message', message: toMessageDTO(row) }));
     }
   }
 

@@ -5,7 +5,7 @@ import type { AppDeps } from '../context.js';
 import { Membership, Message } from '../db/entities.js';
 import { toMessageDTO } from '../services/mappers.js';
 import { unreadCounts } from '../services/read-state.js';
-import { linkedAbort } from './abort.js';
+import { listenThenRead, pagesAfter } from './replay.js';
 
 const REPLAY_PAGE = 500;
 
@@ -17,16 +17,8 @@ type Options = { userId: number; lastEventId: string | null | undefined; signal:
  * Listening starts before this resolves.
  */
 export async function openInboxStream({ bus, orm }: AppDeps, { userId, lastEventId, signal }: Options) {
-  const stop = linkedAbort(signal);
   // Listen first, then count and replay: the id checks below drop anything seen twice.
-  const live = bus.subscribe(topics.inbox(userId), { signal: stop.signal });
-  let counts: Awaited<ReturnType<typeof unreadCounts>>;
-  try {
-    counts = await unreadCounts(orm.em.fork(), userId);
-  } catch (error) {
-    stop.abort();
-    throw error;
-  }
+  const { live, stop, value: counts } = await listenThenRead(bus, topics.inbox(userId), signal, () => unreadCounts(orm.em.fork(), userId));
   // Per conversation: unread count, the newest message id it already includes, and the ids
   // counted since (an absolute count computed before they committed must add them back).
   type UnreadState = { count: number; asOf: number; counted: number[] };
@@ -70,18 +62,20 @@ export async function openInboxStream({ bus, orm }: AppDeps, { userId, lastEvent
   };
 
   async function* replay() {
-    while (true) {
-      const em = orm.em.fork();
-      const memberOf = (await em.find(Membership, { user: userId }, { fields: ['conversation'] })).map((m) => m.conversation);
-      const messages = await em.find(
-        Message,
-        { id: { $gt: cursor }, conversation: { $in: memberOf } },
-        { orderBy: { id: 'asc' }, limit: REPLAY_PAGE },
-      );
-      if (messages.length === 0) return;
-      cursor = messages.at(-1)!.id;
-      yield messages.map((row) => toInboxEvent({ type: 'message', message: toMessageDTO(row) }));
-      if (messages.length < REPLAY_PAGE) return;
+    const pages = pagesAfter(
+      cursor,
+      REPLAY_PAGE,
+      async (after) => {
+        // Current memberships only: a conversation the user left replays nothing.
+        const em = orm.em.fork();
+        const memberOf = (await em.find(Membership, { user: userId }, { fields: ['conversation'] })).map((m) => m.conversation);
+        return em.find(Message, { id: { $gt: after }, conversation: { $in: memberOf } }, { orderBy: { id: 'asc' }, limit: REPLAY_PAGE });
+      },
+      (row) => row.id,
+    );
+    for await (const page of pages) {
+      cursor = page.cursor;
+      yield page.rows.map((row) => toInboxEvent({ type: 'message', message: toMessageDTO(row) }));
     }
   }
 

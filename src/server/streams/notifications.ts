@@ -4,7 +4,7 @@ import { topics } from '../bus/topics.js';
 import type { AppDeps } from '../context.js';
 import { Notification } from '../db/entities.js';
 import { toNotificationDTO } from '../services/notifications.js';
-import { linkedAbort } from './abort.js';
+import { listenThenRead, pagesAfter } from './replay.js';
 
 const REPLAY_PAGE = 200;
 
@@ -12,29 +12,25 @@ type Options = { userId: number; lastEventId: string | null | undefined; signal:
 
 /** `notification.stream`: replay after `lastEventId`, then live; tracked by notification id. */
 export async function openNotificationStream({ bus, orm, services }: AppDeps, { userId, lastEventId, signal }: Options) {
-  const stop = linkedAbort(signal);
   // Listen before reading: the id check below drops what the replay already sent.
-  const live = bus.subscribe(topics.notifications(userId), { signal: stop.signal });
-  let cursor: number;
-  try {
-    if (lastEventId != null) cursor = Number(lastEventId);
-    else {
-      const [row] = await orm.em.fork().execute<Array<{ id: number | null }>>('SELECT max(id) AS id FROM notifications WHERE user_id = ?', [userId]);
-      cursor = Number(row?.id ?? 0);
-    }
-  } catch (error) {
-    stop.abort();
-    throw error;
-  }
+  const { live, stop, value: start } = await listenThenRead(bus, topics.notifications(userId), signal, async () => {
+    if (lastEventId != null) return Number(lastEventId);
+    const [row] = await orm.em.fork().execute<Array<{ id: number | null }>>('SELECT max(id) AS id FROM notifications WHERE user_id = ?', [userId]);
+    return Number(row?.id ?? 0);
+  });
+  let cursor = start;
 
   async function* replay() {
-    while (true) {
-      const rows = await orm.em.fork().find(Notification, { user: userId, id: { $gt: cursor } }, { orderBy: { id: 'asc' }, limit: REPLAY_PAGE });
-      if (rows.length === 0) return;
-      cursor = rows.at(-1)!.id;
+    const pages = pagesAfter(
+      cursor,
+      REPLAY_PAGE,
+      (after) => orm.em.fork().find(Notification, { user: userId, id: { $gt: after } }, { orderBy: { id: 'asc' }, limit: REPLAY_PAGE }),
+      (row) => row.id,
+    );
+    for await (const page of pages) {
+      cursor = page.cursor;
       const unreadCount = await services.notifications.unreadCount(userId);
-      yield rows.map((row): NotificationEvent => ({ type: 'notification', notification: toNotificationDTO(row), unreadCount }));
-      if (rows.length < REPLAY_PAGE) return;
+      yield page.rows.map((row): NotificationEvent => ({ type: 'notification', notification: toNotificationDTO(row), unreadCount }));
     }
   }
 

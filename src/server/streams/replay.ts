@@ -1,0 +1,43 @@
+import type { BusSubscription, EventBus, Topic } from '../bus/types.js';
+import { linkedAbort } from './abort.js';
+
+/**
+ * Starts listening on `topics`, then runs `read` (the database part of the recipe). Listening
+ * first is what makes replay + live gap-free: anything committed while `read` runs is queued.
+ * The subscription ends with `signal`, when the returned `stop` aborts, or if `read` fails.
+ */
+export async function listenThenRead<E, T>(
+  bus: EventBus,
+  topics: Topic<E> | readonly Topic<E>[],
+  signal: AbortSignal | undefined,
+  read: () => Promise<T>,
+): Promise<{ live: BusSubscription<E>; stop: AbortController; value: T }> {
+  const stop = linkedAbort(signal);
+  const live = bus.subscribe(topics, { signal: stop.signal });
+  try {
+    return { live, stop, value: await read() };
+  } catch (error) {
+    stop.abort();
+    throw error;
+  }
+}
+
+/**
+ * Reads rows after a cursor page by page, in order, handing each page over with the cursor
+ * it reaches. Stops at the first short page.
+ */
+export async function* pagesAfter<Row>(
+  from: number,
+  pageSize: number,
+  fetchPage: (after: number) => Promise<Row[]>,
+  positionOf: (row: Row) => number,
+): AsyncGenerator<{ rows: Row[]; cursor: number }> {
+  let after = from;
+  while (true) {
+    const rows = await fetchPage(after);
+    if (rows.length === 0) return;
+    after = positionOf(rows.at(-1)!);
+    yield { rows, cursor: after };
+    if (rows.length < pageSize) return;
+  }
+}
