@@ -1,0 +1,132 @@
+/**
+ * The control channel between the benchmark and a server process (ours or a baseline): the
+ * child prints `PORT <n>` and answers requests over Node's IPC channel.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export type SeedRequest = {
+  password: string;
+  /** Users already registered over HTTP, placed first in the groups. */
+  existing: Array<{ userId: number; username: string }>;
+  total: number;
+  groupSize: number;
+  prefix: string;
+};
+/** `token` is null for users registered over HTTP (their cookie is kept by the caller). */
+export type SeededUser = { userId: number; username: string; token: string | null; groupId: number; conversationId: number };
+export type Memory = { rss: number; heapUsed: number; heapTotal: number; external: number; arrayBuffers: number };
+export type Cpu = { user: number; system: number };
+
+type Handlers = {
+  port: number;
+  seed?: (request: SeedRequest) => Promise<SeededUser[]>;
+  procedures?: () => string[];
+  close: () => Promise<void>;
+};
+
+type Request = { id: number; cmd: string; args?: unknown };
+
+/** Child side. */
+export function serveControl(handlers: Handlers) {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  const commands: Record<string, (args: unknown) => unknown> = {
+    async memory() {
+      for (let i = 0; i < 3; i++) {
+        gc?.();
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      const { rss, heapUsed, heapTotal, external, arrayBuffers } = process.memoryUsage();
+      return { rss, heapUsed, heapTotal, external, arrayBuffers, gc: Boolean(gc) };
+    },
+    cpu: () => process.cpuUsage(),
+    seed: (args) => handlers.seed!(args as SeedRequest),
+    procedures: () => handlers.procedures?.() ?? [],
+    async close() {
+      await handlers.close();
+      setTimeout(() => process.exit(0), 20);
+      return true;
+    },
+  };
+  process.on('message', (message: Request) => {
+    Promise.resolve()
+      .then(() => commands[message.cmd]!(message.args))
+      .then(
+        (result) => process.send!({ id: message.id, result }),
+        (error: unknown) => process.send!({ id: message.id, error: String((error as Error)?.stack ?? error) }),
+      );
+  });
+  process.stdout.write(`PORT ${handlers.port}\n`);
+}
+
+export type ServerKind = 'trpc' | 'socketio' | 'ws';
+const ENTRIES: Record<ServerKind, string> = {
+  trpc: 'server-entry.ts',
+  socketio: 'baselines/socketio-server.ts',
+  ws: 'baselines/ws-server.ts',
+};
+
+export type ServerProcess = {
+  kind: ServerKind;
+  port: number;
+  url: string;
+  child: ChildProcess;
+  call<T>(cmd: string, args?: unknown): Promise<T>;
+  memory(): Promise<Memory>;
+  cpu(): Promise<Cpu>;
+  close(): Promise<void>;
+};
+
+/** Parent side: spawns the server (with --expose-gc, plus BENCH_NODE_FLAGS such as --cpu-prof). */
+export async function startServerProcess(kind: ServerKind): Promise<ServerProcess> {
+  const entry = fileURLToPath(new URL(ENTRIES[kind], import.meta.url));
+  const extra = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, ['--expose-gc', ...extra, '--import', 'tsx', entry], {
+    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+    env: { ...process.env, NODE_ENV: 'production' },
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    let buffer = '';
+    const onData = (chunk: Buffer) => {
+      buffer += chunk.toString();
+      const match = /PORT (\d+)/.exec(buffer);
+      if (match) {
+        child.stdout!.off('data', onData);
+        child.stdout!.resume();
+        resolve(Number(match[1]));
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`${kind} server exited with ${code} before listening`)));
+  });
+  let nextId = 0;
+  const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  child.on('message', (message: { id: number; result?: unknown; error?: string }) => {
+    const waiter = pending.get(message.id);
+    pending.delete(message.id);
+    if (message.error) waiter?.reject(new Error(message.error));
+    else waiter?.resolve(message.result);
+  });
+  const call = <T>(cmd: string, args?: unknown) =>
+    new Promise<T>((resolve, reject) => {
+      const id = ++nextId;
+      pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      child.send({ id, cmd, args });
+    });
+  return {
+    kind,
+    port,
+    url: `http://127.0.0.1:${port}`,
+    child,
+    call,
+    memory: () => call<Memory>('memory'),
+    cpu: () => call<Cpu>('cpu'),
+    async close() {
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await call('close').catch(() => child.kill('SIGKILL'));
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}

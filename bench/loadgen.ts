@@ -1,0 +1,273 @@
+/**
+ * A load-generator worker thread: holds the connections of whole groups (so a group's sender and
+ * its recipients share one clock), sends at a fixed rate or flat out, and checks every delivery:
+ * each recipient must see keys 1, 2, 3… of its group exactly once.
+ */
+import { performance } from 'node:perf_hooks';
+import { parentPort, workerData } from 'node:worker_threads';
+import { ClosedError, createConnection, type BenchUser, type Connection } from './clients.js';
+import type { ServerKind } from './control.js';
+
+export type LoadgenInit = { kind: ServerKind; url: string; users: BenchUser[]; workerIndex: number };
+export type ConnectResult = { ms: number; failures: number; firstError: string | null };
+export type StepResult = {
+  acked: number;
+  errors: number;
+  firstError: string | null;
+  deliveries: number;
+  latencies: Float64Array;
+  enqueued: number;
+};
+export type CheckResult = { expected: number; missing: number; gaps: number; duplicates: number; behind: number };
+export type StormResult = { reconnectMs: number; catchUpMs: number; resent: number; lostOnDrop: number; replayed: number };
+
+const { kind, url, users, workerIndex } = workerData as LoadgenInit;
+const PAD = 'x'.repeat(100);
+
+type Item = { cid: string; content: string };
+
+class Recipient {
+  last = 0;
+  gaps = 0;
+  duplicates = 0;
+  connection: Connection;
+  constructor(readonly user: BenchUser, readonly group: Group) {
+    this.connection = createConnection(kind, url, user, (key, content) => this.deliver(key, content));
+  }
+  deliver(key: number, content: string) {
+    stats.deliveries++;
+    if (recording) stats.latencies.push(performance.now() - Number(content.slice(0, content.indexOf('|'))));
+    if (key === this.last + 1) this.last = key;
+    else if (key <= this.last) this.duplicates++;
+    else {
+      this.gaps += key - this.last - 1;
+      this.last = key;
+    }
+    if (storm && storm.caughtUp && this.last >= (storm.target.get(this.group) ?? 0)) storm.caughtUp(this);
+  }
+}
+
+class Group {
+  members: Recipient[] = [];
+  counter = 0;
+  /** Highest key acknowledged to the sender: every member must reach it. */
+  final = 0;
+  inflight = 0;
+  maxInflight = Infinity;
+  backlog: Item[] = [];
+  constructor(readonly groupId: number) {}
+  get sender() {
+    return this.members[0]!;
+  }
+  enqueue() {
+    const counter = ++this.counter;
+    stats.enqueued++;
+    const head = `${performance.now().toFixed(3)}|${counter}|`;
+    this.backlog.push({ cid: `w${workerIndex}g${this.groupId}n${counter}r${runId}`, content: head + PAD.slice(head.length) });
+    this.pump();
+  }
+  pump() {
+    const connection = this.sender.connection;
+    while (this.backlog.length > 0 && this.inflight < this.maxInflight && connection.open) {
+      const item = this.backlog.shift()!;
+      this.inflight++;
+      connection.send(item.content, item.cid).then(
+        (seq) => {
+          this.inflight--;
+          stats.acked++;
+          this.final = Math.max(this.final, seq ?? Number(item.content.split('|')[1]));
+          onAck(this);
+        },
+        (error: unknown) => {
+          this.inflight--;
+          if (error instanceof ClosedError && kind === 'trpc') {
+            // Unknown outcome: retry with the same clientMessageId once reconnected (idempotent).
+            this.backlog.unshift(item);
+            if (storm) storm.resent++;
+          } else if (error instanceof ClosedError) {
+            if (storm) storm.lostOnDrop++;
+          } else {
+            stats.errors++;
+            stats.firstError ??= String((error as Error).message ?? error);
+            onAck(this);
+          }
+        },
+      );
+    }
+  }
+}
+
+const runId = Date.now().toString(36);
+const groups = new Map<number, Group>();
+const recipients: Recipient[] = [];
+for (const user of users) {
+  let group = groups.get(user.groupId);
+  if (!group) groups.set(user.groupId, (group = new Group(user.groupId)));
+  const recipient = new Recipient(user, group);
+  group.members.push(recipient);
+  recipients.push(recipient);
+}
+const groupList = [...groups.values()];
+
+let stats = freshStats();
+let recording = false;
+let flatOut = false;
+let storm: {
+  target: Map<Group, number>;
+  pending: Set<Recipient>;
+  caughtUp: ((recipient: Recipient) => void) | null;
+  resent: number;
+  lostOnDrop: number;
+} | null = null;
+
+function freshStats() {
+  return { acked: 0, errors: 0, firstError: null as string | null, deliveries: 0, latencies: [] as number[], enqueued: 0 };
+}
+
+function onAck(group: Group) {
+  if (flatOut) group.enqueue();
+  else group.pump();
+}
+
+async function connectAll(extra: readonly string[], concurrency: number, list = recipients): Promise<ConnectResult> {
+  const started = performance.now();
+  let failures = 0;
+  let firstError: string | null = null;
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, list.length) }, async () => {
+      while (next < list.length) {
+        const recipient = list[next++]!;
+        try {
+          await recipient.connection.connect(extra);
+          recipient.group.pump();
+        } catch (error) {
+          failures++;
+          firstError ??= String((error as Error).message ?? error);
+        }
+      }
+    }),
+  );
+  return { ms: performance.now() - started, failures, firstError };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Open loop at `rate` messages a second (round robin over the groups), or closed loop with `window` per group. */
+async function run({ rate, durationMs, window }: { rate: number | null; durationMs: number; window: number }): Promise<StepResult> {
+  stats = freshStats();
+  recording = true;
+  const started = performance.now();
+  if (rate === null) {
+    flatOut = true;
+    for (const group of groupList) {
+      group.maxInflight = window;
+      for (let i = 0; i < window; i++) group.enqueue();
+    }
+    await sleep(durationMs);
+    flatOut = false;
+  } else {
+    for (const group of groupList) group.maxInflight = Infinity;
+    let sent = 0;
+    let turn = 0;
+    while (performance.now() - started < durationMs) {
+      const due = Math.floor((rate * (performance.now() - started)) / 1000) - sent;
+      for (let i = 0; i < due; i++) groupList[turn++ % groupList.length]!.enqueue();
+      sent += Math.max(0, due);
+      await sleep(5);
+    }
+  }
+  const snapshot = { ...stats, latencies: Float64Array.from(stats.latencies) };
+  recording = false;
+  return snapshot;
+}
+
+/** Waits until nothing is in flight and every member reached its group's final key. */
+async function drain(timeoutMs: number): Promise<CheckResult> {
+  const deadline = performance.now() + timeoutMs;
+  const settled = () =>
+    groupList.every((g) => g.inflight === 0 && g.backlog.length === 0) && recipients.every((r) => r.last >= r.group.final);
+  while (!settled() && performance.now() < deadline) await sleep(20);
+  return check();
+}
+
+function check(): CheckResult {
+  let expected = 0;
+  let missing = 0;
+  let gaps = 0;
+  let duplicates = 0;
+  let behind = 0;
+  for (const recipient of recipients) {
+    expected += recipient.group.final;
+    missing += Math.max(0, recipient.group.final - recipient.last) + recipient.gaps;
+    gaps += recipient.gaps;
+    duplicates += recipient.duplicates;
+    if (recipient.last < recipient.group.final) behind++;
+  }
+  return { expected, missing, gaps, duplicates, behind };
+}
+
+/** Drops every socket at once while messages flow, then reconnects all (resuming with lastEventId). */
+async function stormRun({ rate, beforeMs, afterMs }: { rate: number; beforeMs: number; afterMs: number }): Promise<StormResult & StepResult> {
+  const flowing = run({ rate, durationMs: beforeMs + afterMs, window: 0 });
+  await sleep(beforeMs);
+  const target = new Map(groupList.map((g) => [g, g.final] as const));
+  let done!: () => void;
+  const allCaughtUp = new Promise<void>((resolve) => (done = resolve));
+  const pending = new Set(recipients);
+  storm = { target, pending, caughtUp: null, resent: 0, lostOnDrop: 0 };
+  const current = storm;
+  const dropped = performance.now();
+  for (const recipient of recipients) recipient.connection.drop();
+  const deliveredBefore = stats.deliveries;
+  const markCaughtUp = (r: Recipient) => {
+    if (!current.pending.delete(r)) return;
+    if (current.pending.size === 0) done();
+  };
+  const reconnect = connectAll([], 1000);
+  current.caughtUp = (r) => {
+    if (r.connection.open) markCaughtUp(r);
+  };
+  const connected = await reconnect;
+  const reconnectMs = performance.now() - dropped;
+  for (const r of recipients) if (r.last >= (target.get(r.group) ?? 0) && r.connection.open) markCaughtUp(r);
+  for (const g of groupList) g.pump();
+  await Promise.race([allCaughtUp, sleep(30_000)]);
+  const catchUpMs = pending.size === 0 ? performance.now() - dropped : Number.NaN;
+  const replayed = stats.deliveries - deliveredBefore;
+  current.caughtUp = null;
+  const step = await flowing;
+  if (connected.failures > 0) step.firstError ??= connected.firstError;
+  return { ...step, reconnectMs, catchUpMs, resent: current.resent, lostOnDrop: current.lostOnDrop, replayed };
+}
+
+const commands: Record<string, (args: never) => unknown> = {
+  connect: ({ extra, concurrency, from = 0, to = recipients.length }: { extra: string[]; concurrency: number; from?: number; to?: number }) =>
+    connectAll(extra, concurrency, recipients.slice(from, to)),
+  size: () => recipients.length,
+  run,
+  drain: ({ timeoutMs }: { timeoutMs: number }) => drain(timeoutMs),
+  storm: stormRun,
+  cpu: () => process.cpuUsage(),
+  async close() {
+    storm = null;
+    for (const recipient of recipients) {
+      recipient.connection.onClose = null;
+      recipient.connection.drop();
+    }
+    await sleep(50);
+    return true;
+  },
+};
+
+parentPort!.on('message', ({ id, cmd, args }: { id: number; cmd: string; args: never }) => {
+  Promise.resolve()
+    .then(() => commands[cmd]!(args))
+    .then(
+      (result) => {
+        const transfer = result && typeof result === 'object' && 'latencies' in result ? [(result as StepResult).latencies.buffer] : [];
+        parentPort!.postMessage({ id, result }, transfer as ArrayBuffer[]);
+      },
+      (error: unknown) => parentPort!.postMessage({ id, error: String((error as Error)?.stack ?? error) }),
+    );
+});

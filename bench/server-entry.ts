@@ -1,0 +1,61 @@
+/**
+ * The real server in its own process for the benchmark: a fresh SQLite file in a temp folder,
+ * very high rate limits, listening on port 0. Prints `PORT <n>` on stdout and answers control
+ * messages on the IPC channel (seed users and groups, memory after GC, CPU usage).
+ * Run with `node --expose-gc --import tsx bench/server-entry.ts`.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Session, User } from '../src/server/db/entities.js';
+import { appRouter } from '../src/server/routers/index.js';
+import { createServer } from '../src/server/server.js';
+import { hashPassword } from '../src/server/services/passwords.js';
+import { serveControl, type SeedRequest, type SeededUser } from './control.js';
+
+const folder = mkdtempSync(join(tmpdir(), 'bench-trpc-'));
+const huge = { points: 1_000_000_000, duration: 1 };
+const app = await createServer({
+  config: { databasePath: join(folder, 'bench.sqlite'), logLevel: 'error', seedDemo: false, env: 'production' },
+  rateLimits: { signIn: huge, send: huge, signal: huge },
+});
+const address = await app.listen(0, '127.0.0.1');
+const { orm, services } = app.deps;
+
+async function seed({ password, existing, total, groupSize, prefix }: SeedRequest): Promise<SeededUser[]> {
+  // scrypt costs ~50 ms a user: the HTTP-registered users prove the real path, the rest share one hash.
+  const passwordHash = await hashPassword(password);
+  const em = orm.em.fork();
+  const now = new Date();
+  const expiresAt = new Date(Date.now() + 86_400_000);
+  const fresh = Array.from({ length: Math.max(0, total - existing.length) }, (_, i) => `${prefix}${existing.length + i}`);
+  const users: SeededUser[] = existing.map((user) => ({ ...user, token: null, groupId: 0, conversationId: 0 }));
+  for (let start = 0; start < fresh.length; start += 500) {
+    const names = fresh.slice(start, start + 500);
+    await em.insertMany(User, names.map((username) => ({ username, passwordHash, createdAt: now })) as never);
+    const rows = await em.find(User, { username: { $in: names } }, { fields: ['id', 'username'], orderBy: { id: 'asc' } });
+    const tokens = rows.map(() => randomBytes(32).toString('base64url'));
+    await em.insertMany(Session, rows.map((row, i) => ({
+      id: createHash('sha256').update(tokens[i]!).digest('hex'), user: row.id, createdAt: now, expiresAt,
+    })));
+    rows.forEach((row, i) => users.push({ userId: row.id, username: row.username, token: tokens[i]!, groupId: 0, conversationId: 0 }));
+    em.clear();
+  }
+  for (let start = 0; start < users.length; start += groupSize) {
+    const members = users.slice(start, start + groupSize);
+    const group = await services.groups.createWithMembers(members[0]!.userId, `g${start / groupSize}`, members.slice(1).map((m) => m.userId));
+    for (const member of members) Object.assign(member, { groupId: group.groupId!, conversationId: group.id });
+  }
+  return users;
+}
+
+serveControl({
+  port: address.port,
+  seed,
+  procedures: () => Object.keys(appRouter._def.procedures),
+  async close() {
+    await app.close();
+    rmSync(folder, { recursive: true, force: true });
+  },
+});

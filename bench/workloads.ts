@@ -1,0 +1,320 @@
+/**
+ * The three workloads, each runnable against any of the three servers. Used by `bench/run.ts`
+ * (full and quick runs) and by the smoke test (tiny scale, correctness only).
+ */
+import { performance } from 'node:perf_hooks';
+import { Worker } from 'node:worker_threads';
+import type { BenchUser } from './clients.js';
+import { startServerProcess, type Cpu, type SeededUser, type ServerKind, type ServerProcess } from './control.js';
+import type { CheckResult, ConnectResult, LoadgenInit, StepResult, StormResult } from './loadgen.js';
+
+const PASSWORD = 'bench password 123';
+
+type LoadWorker = { call<T>(cmd: string, args?: unknown): Promise<T>; terminate(): Promise<number> };
+
+function startWorker(init: LoadgenInit): LoadWorker {
+  // Workers do not inherit tsx's loader on Node 20: register it inside the worker first.
+  const entry = JSON.stringify(new URL('./loadgen.ts', import.meta.url).href);
+  const bootstrap = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${entry}); })`;
+  const worker = new Worker(bootstrap, { eval: true, workerData: init });
+  let failed: Error | null = null;
+  let nextId = 0;
+  const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  worker.on('message', (message: { id: number; result?: unknown; error?: string }) => {
+    const waiter = pending.get(message.id);
+    pending.delete(message.id);
+    if (message.error) waiter?.reject(new Error(message.error));
+    else waiter?.resolve(message.result);
+  });
+  worker.on('error', (error) => {
+    failed = error;
+    for (const waiter of pending.values()) waiter.reject(error);
+  });
+  return {
+    call: <T>(cmd: string, args?: unknown) =>
+      new Promise<T>((resolve, reject) => {
+        if (failed) return reject(failed);
+        const id = ++nextId;
+        pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+        worker.postMessage({ id, cmd, args });
+      }),
+    terminate: () => worker.terminate(),
+  };
+}
+
+/** tRPC over HTTP exactly as httpLink sends it without a transformer: POST, the input as the JSON body. */
+export async function httpMutation(url: string, path: string, input: unknown, cookie?: string) {
+  const response = await fetch(`${url}/trpc/${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(cookie ? { cookie } : {}) },
+    body: JSON.stringify(input),
+  });
+  const body = (await response.json()) as { result?: { data: unknown }; error?: { message: string } };
+  if (!response.ok || !body.result) throw new Error(`${path} failed: ${response.status} ${body.error?.message}`);
+  const sid = /(?:^|,\s*)sid=([^;]+)/.exec(response.headers.get('set-cookie') ?? '')?.[1] ?? null;
+  return { data: body.result.data, sid };
+}
+
+/** Users in groups of `groupSize`: for tRPC the first `httpUsers` register and log in over HTTP, the rest are seeded. */
+export async function prepareUsers(server: ServerProcess, total: number, groupSize: number, httpUsers = 10): Promise<BenchUser[]> {
+  if (server.kind !== 'trpc') {
+    return Array.from({ length: total }, (_, i) => ({ userId: i + 1, token: '', groupId: Math.floor(i / groupSize) + 1, conversationId: Math.floor(i / groupSize) + 1 }));
+  }
+  const prefix = `u${Date.now().toString(36)}_`;
+  const registered: Array<{ userId: number; username: string; sid: string }> = [];
+  for (let i = 0; i < Math.min(httpUsers, total); i++) {
+    const username = `${prefix}${i}`;
+    await httpMutation(server.url, 'auth.register', { username, password: PASSWORD });
+    const login = await httpMutation(server.url, 'auth.login', { username, password: PASSWORD });
+    const user = login.data as { id: number };
+    if (!login.sid) throw new Error('auth.login set no sid cookie');
+    registered.push({ userId: user.id, username, sid: login.sid });
+  }
+  const seeded = await server.call<SeededUser[]>('seed', {
+    password: PASSWORD,
+    existing: registered.map(({ userId, username }) => ({ userId, username })),
+    total,
+    groupSize,
+    prefix,
+  });
+  return seeded.map((user, i) => ({
+    userId: user.userId,
+    token: user.token ?? registered[i]!.sid,
+    groupId: user.groupId,
+    conversationId: user.conversationId,
+  }));
+}
+
+export type Pool = {
+  kind: ServerKind;
+  server: ServerProcess;
+  workers: LoadWorker[];
+  all<T>(cmd: string, args?: unknown | ((index: number) => unknown)): Promise<T[]>;
+  close(): Promise<void>;
+};
+
+/** Whole groups per worker, so a group's sender and recipients share a clock. */
+export function startPool(server: ServerProcess, users: BenchUser[], workerCount: number): Pool {
+  const groups = [...new Set(users.map((u) => u.groupId))];
+  const workers = Array.from({ length: workerCount }, (_, workerIndex) => {
+    const mine = new Set(groups.filter((_, i) => i % workerCount === workerIndex));
+    return startWorker({ kind: server.kind, url: server.url, users: users.filter((u) => mine.has(u.groupId)), workerIndex });
+  });
+  return {
+    kind: server.kind,
+    server,
+    workers,
+    all: <T>(cmd: string, args?: unknown) =>
+      Promise.all(workers.map((w, i) => w.call<T>(cmd, typeof args === 'function' ? (args as (i: number) => unknown)(i) : args))),
+    async close() {
+      await Promise.all(workers.map((w) => w.call('close').catch(() => undefined)));
+      await Promise.all(workers.map((w) => w.terminate()));
+    },
+  };
+}
+
+/** CPU of the server and of this process (every load-generator thread), as % of one core. */
+export async function cpuMeter(server: ServerProcess) {
+  const server0 = await server.cpu();
+  const local0 = process.cpuUsage();
+  const t0 = performance.now();
+  return async () => {
+    const ms = performance.now() - t0;
+    const server1 = await server.cpu();
+    const local1 = process.cpuUsage();
+    const pct = (a: Cpu, b: Cpu) => Math.round(((b.user - a.user + b.system - a.system) / 1000 / ms) * 100);
+    return { serverCpuPct: pct(server0, server1), loadgenCpuPct: pct(local0, local1) };
+  };
+}
+
+export function percentiles(samples: Float64Array[]) {
+  const all = new Float64Array(samples.reduce((n, s) => n + s.length, 0));
+  let offset = 0;
+  for (const s of samples) {
+    all.set(s, offset);
+    offset += s.length;
+  }
+  all.sort();
+  const at = (q: number) => (all.length === 0 ? Number.NaN : round(all[Math.min(all.length - 1, Math.floor(q * all.length))]!));
+  return { p50: at(0.5), p95: at(0.95), p99: at(0.99), max: all.length ? round(all[all.length - 1]!) : Number.NaN };
+}
+
+const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
+
+function sumChecks(checks: CheckResult[]): CheckResult {
+  return checks.reduce((a, b) => ({
+    expected: a.expected + b.expected,
+    missing: a.missing + b.missing,
+    gaps: a.gaps + b.gaps,
+    duplicates: a.duplicates + b.duplicates,
+    behind: a.behind + b.behind,
+  }));
+}
+
+export type FanoutParams = { users: number; groupSize: number; rates: number[]; stepMs: number; window: number; workers: number; halfFlat: boolean };
+export type FanoutStep = {
+  step: string;
+  offeredRate: number | null;
+  persistedPerSec: number;
+  deliveriesPerSec: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+  errors: number;
+  firstError: string | null;
+  missing: number;
+  duplicates: number;
+  exactlyOnce: boolean;
+  serverCpuPct: number;
+  loadgenCpuPct: number;
+};
+
+export async function runFanout(kind: ServerKind, params: FanoutParams, log: (line: string) => void = () => {}) {
+  const server = await startServerProcess(kind);
+  const users = await prepareUsers(server, params.users, params.groupSize);
+  const pool = startPool(server, users, params.workers);
+  const steps: FanoutStep[] = [];
+  try {
+    const connected = await pool.all<ConnectResult>('connect', { extra: [], concurrency: 100 });
+    const failures = connected.reduce((n, c) => n + c.failures, 0);
+    if (failures > 0) throw new Error(`${failures} connections failed: ${connected.find((c) => c.firstError)?.firstError}`);
+    const plan: Array<{ step: string; rate: number | null }> = params.rates.map((rate) => ({ step: `${rate}/s`, rate }));
+    plan.push({ step: 'flat out', rate: null });
+    for (let i = 0; i < plan.length; i++) {
+      const { step, rate } = plan[i]!;
+      const meter = await cpuMeter(server);
+      const results = await pool.all<StepResult>('run', { rate: rate === null ? null : rate / params.workers, durationMs: params.stepMs, window: params.window });
+      const cpu = await meter();
+      const check = sumChecks(await pool.all<CheckResult>('drain', { timeoutMs: 30_000 }));
+      const seconds = params.stepMs / 1000;
+      const acked = results.reduce((n, r) => n + r.acked, 0);
+      const result: FanoutStep = {
+        step,
+        offeredRate: rate,
+        persistedPerSec: Math.round(acked / seconds),
+        deliveriesPerSec: Math.round(results.reduce((n, r) => n + r.deliveries, 0) / seconds),
+        ...percentiles(results.map((r) => r.latencies)),
+        errors: results.reduce((n, r) => n + r.errors, 0),
+        firstError: results.find((r) => r.firstError)?.firstError ?? null,
+        missing: check.missing,
+        duplicates: check.duplicates,
+        exactlyOnce: check.missing === 0 && check.duplicates === 0,
+        ...cpu,
+      };
+      steps.push(result);
+      log(`  ${kind} ${step}: ${result.persistedPerSec} msg/s, ${result.deliveriesPerSec} deliveries/s, p50 ${result.p50} p99 ${result.p99} ms, errors ${result.errors}, exactly-once ${result.exactlyOnce}, cpu server ${result.serverCpuPct}% loadgen ${result.loadgenCpuPct}%`);
+      if (rate === null && params.halfFlat && i === plan.length - 1) {
+        const half = Math.max(50, Math.round(result.persistedPerSec / 2 / 50) * 50);
+        plan.push({ step: `half flat out (${half}/s)`, rate: half });
+      }
+    }
+    return { params, steps };
+  } finally {
+    await pool.close();
+    await server.close();
+  }
+}
+
+export type IdleParams = { counts: number[]; workers: number; concurrency: number };
+export type IdleStep = {
+  connections: number;
+  subscriptions: string[];
+  rssPerConnKB: number;
+  heapPerConnKB: number;
+  setupPerSec: number;
+  failures: number;
+  serverRssMB: number;
+};
+
+/** Connects in tranches up to each count; memory per connection is measured from the empty server after GC. */
+export async function runIdle(kind: ServerKind, params: IdleParams, log: (line: string) => void = () => {}) {
+  const server = await startServerProcess(kind);
+  const max = Math.max(...params.counts);
+  const users = await prepareUsers(server, max, 10);
+  const procedures = kind === 'trpc' ? await server.call<string[]>('procedures') : [];
+  // What the web app holds besides its open conversation, where the procedures exist yet.
+  const extra = ['inbox.events', 'notification.stream', 'presence.watch'].filter((p) => kind !== 'trpc' || procedures.includes(p));
+  const subscriptions = kind === 'trpc' ? ['conversation.events', ...extra] : ['group room', 'user room'];
+  const pool = startPool(server, users, params.workers);
+  const sizes = await pool.all<number>('size');
+  const steps: IdleStep[] = [];
+  try {
+    const before = await server.memory();
+    let connected = 0;
+    for (const count of [...params.counts].sort((a, b) => a - b)) {
+      // Spread each tranche over the workers in proportion to their users.
+      const ranges = sizes.map((size) => ({ from: Math.floor((connected / max) * size), to: Math.floor((count / max) * size) }));
+      const started = performance.now();
+      const results = await pool.all<ConnectResult>('connect', (i: number) => ({ extra, concurrency: params.concurrency, ...ranges[i] }));
+      const ms = performance.now() - started;
+      const added = ranges.reduce((n, r) => n + r.to - r.from, 0);
+      connected += added;
+      const after = await server.memory();
+      const step: IdleStep = {
+        connections: connected,
+        subscriptions,
+        rssPerConnKB: round((after.rss - before.rss) / connected / 1024),
+        heapPerConnKB: round((after.heapUsed - before.heapUsed) / connected / 1024),
+        setupPerSec: Math.round(added / (ms / 1000)),
+        failures: results.reduce((n, r) => n + r.failures, 0),
+        serverRssMB: round(after.rss / 1024 / 1024),
+      };
+      steps.push(step);
+      log(`  ${kind} idle ${connected}: rss ${step.rssPerConnKB} KB/conn, heap ${step.heapPerConnKB} KB/conn, setup ${step.setupPerSec}/s, failures ${step.failures}${step.failures ? ` (${results.find((r) => r.firstError)?.firstError})` : ''}`);
+    }
+    return { params, subscriptions, steps };
+  } finally {
+    await pool.close();
+    await server.close();
+  }
+}
+
+export type StormParams = { users: number; groupSize: number; rate: number; beforeMs: number; afterMs: number; workers: number };
+export type StormOutcome = {
+  reconnectMs: number;
+  catchUpMs: number;
+  gaps: number;
+  missing: number;
+  duplicates: number;
+  resent: number;
+  lostOnDrop: number;
+  replayed: number;
+  errors: number;
+  firstError: string | null;
+  serverCpuPct: number;
+  loadgenCpuPct: number;
+};
+
+export async function runStorm(kind: ServerKind, params: StormParams, log: (line: string) => void = () => {}) {
+  const server = await startServerProcess(kind);
+  const users = await prepareUsers(server, params.users, params.groupSize);
+  const pool = startPool(server, users, params.workers);
+  try {
+    const connected = await pool.all<ConnectResult>('connect', { extra: [], concurrency: 100 });
+    const failures = connected.reduce((n, c) => n + c.failures, 0);
+    if (failures > 0) throw new Error(`${failures} connections failed: ${connected.find((c) => c.firstError)?.firstError}`);
+    const meter = await cpuMeter(server);
+    const results = await pool.all<StormResult & StepResult>('storm', { rate: params.rate / params.workers, beforeMs: params.beforeMs, afterMs: params.afterMs });
+    const cpu = await meter();
+    const check = sumChecks(await pool.all<CheckResult>('drain', { timeoutMs: 30_000 }));
+    const outcome: StormOutcome = {
+      reconnectMs: Math.round(Math.max(...results.map((r) => r.reconnectMs))),
+      catchUpMs: Math.round(Math.max(...results.map((r) => r.catchUpMs))),
+      gaps: check.gaps,
+      missing: check.missing,
+      duplicates: check.duplicates,
+      resent: results.reduce((n, r) => n + r.resent, 0),
+      lostOnDrop: results.reduce((n, r) => n + r.lostOnDrop, 0),
+      replayed: results.reduce((n, r) => n + r.replayed, 0),
+      errors: results.reduce((n, r) => n + r.errors, 0),
+      firstError: results.find((r) => r.firstError)?.firstError ?? null,
+      ...cpu,
+    };
+    log(`  ${kind} storm: all reconnected in ${outcome.reconnectMs} ms, caught up in ${outcome.catchUpMs} ms, gaps ${outcome.gaps}, missing ${outcome.missing}, duplicates ${outcome.duplicates}, resent ${outcome.resent}, errors ${outcome.errors}`);
+    return { params, outcome };
+  } finally {
+    await pool.close();
+    await server.close();
+  }
+}

@@ -1,0 +1,35 @@
+/**
+ * The benchmark's workloads at tiny scale, against the real server process and both baselines:
+ * correctness only (exactly-once delivery, zero gaps after a reconnect storm, baselines start
+ * and answer). Timing belongs to `npm run bench`, never here.
+ */
+import { describe, expect, it } from 'vitest';
+import type { ServerKind } from '../bench/control.js';
+import { runFanout, runIdle, runStorm } from '../bench/workloads.js';
+
+const KINDS: ServerKind[] = ['trpc', 'socketio', 'ws'];
+
+describe.each(KINDS)('bench smoke: %s', (kind) => {
+  it('fan-out delivers every message to every group member exactly once', async () => {
+    const { steps } = await runFanout(kind, { users: 30, groupSize: 10, rates: [100], stepMs: 500, window: 2, workers: 2, halfFlat: false });
+    expect(steps.map((s) => s.step)).toEqual(['100/s', 'flat out']);
+    for (const step of steps) {
+      expect(step).toMatchObject({ errors: 0, missing: 0, duplicates: 0, exactlyOnce: true });
+      expect(step.persistedPerSec).toBeGreaterThan(0);
+    }
+  });
+
+  it('holds idle connections with their subscriptions', async () => {
+    const { steps, subscriptions } = await runIdle(kind, { counts: [10, 20], workers: 1, concurrency: 10 });
+    expect(steps.map((s) => [s.connections, s.failures])).toEqual([[10, 0], [20, 0]]);
+    if (kind === 'trpc') expect(subscriptions).toEqual(expect.arrayContaining(['conversation.events', 'inbox.events']));
+  });
+
+  it('survives a reconnect storm', async () => {
+    const { outcome } = await runStorm(kind, { users: 30, groupSize: 10, rate: 200, beforeMs: 400, afterMs: 400, workers: 2 });
+    expect(outcome.errors).toBe(0);
+    expect(outcome.catchUpMs).toBeGreaterThanOrEqual(0);
+    // Only our server resumes streams: the baselines have no replay, so their gaps are expected.
+    if (kind === 'trpc') expect(outcome).toMatchObject({ gaps: 0, missing: 0, duplicates: 0 });
+  });
+});
