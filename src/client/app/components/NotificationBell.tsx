@@ -20,7 +20,10 @@ export function NotificationBell({ onOpenConversation }: { onOpenConversation: (
         aria-controls="notification-list"
         onClick={() => setOpen(!open)}
       >
-        <span aria-hidden>🔔</span>
+        <svg viewBox="0 0 24 24" aria-hidden="true" fill="none" stroke="currentColor" strokeWidth="2" strokeLinecap="round" strokeLinejoin="round">
+          <path d="M18 8a6 6 0 0 0-12 0c0 7-3 9-3 9h18s-3-2-3-9" />
+          <path d="M13.7 21a2 2 0 0 1-3.4 0" />
+        </svg>
         {unreadCount > 0 && <span className="badge">{unreadCount}</span>}
       </button>
       {open && (
