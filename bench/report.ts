@@ -1,0 +1,119 @@
+/** Markdown tables for the benchmark results: our figures, each baseline's, and the ratios. */
+import type { ServerKind } from './control.js';
+import type { FanoutParams, FanoutStep, IdleParams, IdleStep, StormOutcome, StormParams } from './workloads.js';
+
+export type Results = {
+  startedAt: string;
+  finishedAt?: string;
+  mode: 'quick' | 'full';
+  machine: Record<string, unknown>;
+  fanout: Partial<Record<ServerKind, { params: FanoutParams; steps: FanoutStep[] }>>;
+  idle: Partial<Record<ServerKind, { params: IdleParams; subscriptions: string[]; steps: IdleStep[] }>>;
+  storm: Partial<Record<ServerKind, { params: StormParams; outcome: StormOutcome }>>;
+};
+
+const NAMES: Record<ServerKind, string> = { trpc: 'ours (tRPC)', socketio: 'Socket.IO + SQLite', ws: 'bare ws' };
+const ratio = (a: number | undefined, b: number | undefined) => (a !== undefined && b !== undefined && b !== 0 && Number.isFinite(a) && Number.isFinite(b) ? `${(a / b).toFixed(2)}x` : '–');
+const fmt = (n: number | undefined) => (n === undefined || Number.isNaN(n) ? '–' : String(n));
+
+export function fanoutTable(results: Results, params: FanoutParams): string[] {
+  const lines = [
+    '## Fan-out',
+    '',
+    `${params.users} users in groups of ${params.groupSize}, each subscribed to its group's conversation; one sender per group (a member, on its own socket), rates round-robin over the groups; ${params.stepMs / 1000} s per step; flat out = ${params.window} sends in flight per group; ${params.workers} load-generator threads. Latency: send call to arrival at each recipient, ms. Ratios are ours / baseline.`,
+    '',
+    '| step | metric | ours (tRPC) | Socket.IO + SQLite | bare ws | ours / Socket.IO | ours / ws |',
+    '|---|---|---|---|---|---|---|',
+  ];
+  const ours = results.fanout.trpc?.steps ?? [];
+  const labels = [...new Set((['trpc', 'socketio', 'ws'] as const).flatMap((k) => results.fanout[k]?.steps.map((s) => s.step.replace(/ \(.*/, '')) ?? []))];
+  for (const label of labels) {
+    const pick = (kind: ServerKind) => results.fanout[kind]?.steps.find((s) => s.step.replace(/ \(.*/, '') === label);
+    const [t, s, w] = [pick('trpc'), pick('socketio'), pick('ws')];
+    const row = (metric: string, get: (x: FanoutStep) => number | string, ratios = true) =>
+      `| ${label} | ${metric} | ${t ? get(t) : '–'} | ${s ? get(s) : '–'} | ${w ? get(w) : '–'} | ${ratios ? ratio(t && Number(get(t)), s && Number(get(s))) : ''} | ${ratios ? ratio(t && Number(get(t)), w && Number(get(w))) : ''} |`;
+    if (label.startsWith('half')) lines.push(row('offered msg/s', (x) => fmt(x.offeredRate ?? undefined), false));
+    lines.push(row('persisted msg/s', (x) => x.persistedPerSec));
+    lines.push(row('deliveries/s', (x) => x.deliveriesPerSec));
+    lines.push(row('latency p50 / p95 / p99 / max', (x) => `${fmt(x.p50)} / ${fmt(x.p95)} / ${fmt(x.p99)} / ${fmt(x.max)}`, false));
+    lines.push(row('p99 ms', (x) => x.p99));
+    lines.push(row('errors · exactly once', (x) => `${x.errors} · ${x.exactlyOnce ? 'yes' : `NO (missing ${x.missing}, dup ${x.duplicates})`}`, false));
+    lines.push(row('CPU % server · loadgen', (x) => `${x.serverCpuPct} · ${x.loadgenCpuPct}`, false));
+    lines.push(row('server CPU-s per 100k deliveries', (x) => (x.deliveriesPerSec ? Math.round((x.serverCpuPct / 100 / x.deliveriesPerSec) * 100_000 * 100) / 100 : NaN)));
+  }
+  if (ours.length === 0) lines.push('', '(not run for our server)');
+  return [...lines, ''];
+}
+
+export function stormTable(results: Results, params: StormParams): string[] {
+  const kinds = (['trpc', 'socketio', 'ws'] as const).filter((k) => results.storm[k]);
+  const get = (k: ServerKind) => results.storm[k]!.outcome;
+  const row = (metric: string, pick: (o: StormOutcome) => number | string) => `| ${metric} | ${kinds.map((k) => pick(get(k))).join(' | ')} |`;
+  return [
+    '## Reconnect storm',
+    '',
+    `${params.users} users in groups of ${params.groupSize}, ${params.rate} msg/s flowing; after ${params.beforeMs / 1000} s every socket is dropped at once and reconnects at once (ours resubscribes with \`lastEventId\`; unanswered sends are retried with the same clientMessageId); sending continues ${params.afterMs / 1000} s. Caught up = every recipient resubscribed and holds everything its group had acknowledged at the drop. The baselines have no replay: their gaps show what a client misses without recovery, they are not a target.`,
+    '',
+    `| metric | ${kinds.map((k) => NAMES[k]).join(' | ')} |`,
+    `|---|${kinds.map(() => '---').join('|')}|`,
+    row('all reconnected + subscribed, ms', (o) => o.reconnectMs),
+    row('all caught up, ms', (o) => fmt(o.catchUpMs)),
+    row('gaps (messages never received)', (o) => o.missing),
+    row('duplicates', (o) => o.duplicates),
+    row('deliveries after the drop (incl. replay)', (o) => o.replayed),
+    row('sends retried after the drop', (o) => o.resent),
+    row('sends lost with the socket', (o) => o.lostOnDrop),
+    row('errors', (o) => o.errors),
+    row('CPU % server · loadgen', (o) => `${o.serverCpuPct} · ${o.loadgenCpuPct}`),
+    '',
+  ];
+}
+
+export function idleTable(results: Results, params: IdleParams): string[] {
+  const kinds = (['trpc', 'socketio', 'ws'] as const).filter((k) => results.idle[k]);
+  const lines = [
+    '## Idle connections',
+    '',
+    `Each user holds one authenticated socket with the web app's subscriptions (ours: ${results.idle.trpc?.subscriptions.join(', ') ?? '–'}; Socket.IO and ws: a group room and a per-user room). Memory is the server's after forced GC (\`--expose-gc\`) minus the same server before any connection, divided by connections. Setup rate: connections opened and fully subscribed per second, ${params.concurrency} handshakes in flight per load-generator thread.`,
+    '',
+    `| connections | metric | ${kinds.map((k) => NAMES[k]).join(' | ')} | ours / Socket.IO | ours / ws |`,
+    `|---|---|${kinds.map(() => '---').join('|')}|---|---|`,
+  ];
+  for (const count of params.counts) {
+    const pick = (k: ServerKind) => results.idle[k]?.steps.find((s) => s.connections === count);
+    const row = (metric: string, get: (s: IdleStep) => number) =>
+      `| ${count} | ${metric} | ${kinds.map((k) => fmt(pick(k) && get(pick(k)!))).join(' | ')} | ${ratio(pick('trpc') && get(pick('trpc')!), pick('socketio') && get(pick('socketio')!))} | ${ratio(pick('trpc') && get(pick('trpc')!), pick('ws') && get(pick('ws')!))} |`;
+    lines.push(row('RSS KB / connection', (s) => s.rssPerConnKB));
+    lines.push(row('heap KB / connection', (s) => s.heapPerConnKB));
+    lines.push(row('setup / s', (s) => s.setupPerSec));
+    lines.push(row('failed connections', (s) => s.failures));
+    lines.push(row('server RSS MB', (s) => s.serverRssMB));
+  }
+  return [...lines, ''];
+}
+
+export function targetsTable(results: Results): string[] {
+  const flat = (k: ServerKind) => results.fanout[k]?.steps.find((s) => s.step === 'flat out');
+  const half = results.fanout.trpc?.steps.find((s) => s.step.startsWith('half'));
+  const idle = results.idle.trpc?.steps ?? [];
+  const worstIdle = idle.length ? Math.max(...idle.map((s) => Math.max(s.rssPerConnKB, s.heapPerConnKB))) : NaN;
+  const storm = results.storm.trpc?.outcome;
+  const allExactlyOnce = (results.fanout.trpc?.steps ?? []).every((s) => s.exactlyOnce);
+  const t = flat('trpc')?.persistedPerSec;
+  const status = (ok: boolean | undefined) => (ok === undefined ? 'not run' : ok ? 'met' : 'MISSED');
+  const lines = [
+    '## Targets',
+    '',
+    '| target | measured | status |',
+    '|---|---|---|',
+    `| flat-out persisted msg/s ≥ 1.0x Socket.IO + SQLite | ${ratio(t, flat('socketio')?.persistedPerSec)} (${fmt(t)} vs ${fmt(flat('socketio')?.persistedPerSec)}) | ${status(t !== undefined && flat('socketio') ? t >= flat('socketio')!.persistedPerSec : undefined)} |`,
+    `| flat-out persisted msg/s ≥ 0.5x bare ws | ${ratio(t, flat('ws')?.persistedPerSec)} (${fmt(t)} vs ${fmt(flat('ws')?.persistedPerSec)}) | ${status(t !== undefined && flat('ws') ? t >= 0.5 * flat('ws')!.persistedPerSec : undefined)} |`,
+    `| ≥ 5,000 persisted msg/s with fan-out 10 | ${fmt(t)} msg/s, ${fmt(flat('trpc')?.deliveriesPerSec)} deliveries/s | ${status(t === undefined ? undefined : t >= 5000)} |`,
+    `| p99 ≤ 50 ms at half the flat-out rate | ${half ? `${half.p99} ms at ${half.offeredRate} msg/s` : '–'} | ${status(half ? half.p99 <= 50 : undefined)} |`,
+    `| never a lost or duplicated delivery (fan-out) | ${results.fanout.trpc ? (allExactlyOnce ? 'every step exactly once' : 'losses or duplicates') : '–'} | ${status(results.fanout.trpc ? allExactlyOnce : undefined)} |`,
+    `| ≤ 15 KB per idle connection (RSS and heap) | worst ${fmt(worstIdle)} KB | ${status(idle.length ? worstIdle <= 15 : undefined)} |`,
+    `| storm: all caught up < 5 s, zero gaps and duplicates | ${storm ? `${fmt(storm.catchUpMs)} ms, ${storm.missing} gaps, ${storm.duplicates} duplicates` : '–'} | ${status(storm ? storm.catchUpMs < 5000 && storm.missing === 0 && storm.duplicates === 0 : undefined)} |`,
+    '',
+  ];
+  return lines;
+}

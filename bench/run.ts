@@ -1,0 +1,69 @@
+/**
+ * `npm run bench [-- --quick] [-- --only=trpc,socketio,ws] [-- --workloads=fanout,idle,storm]`
+ * Runs every workload against our server and both baselines in one run and writes
+ * bench-results/<timestamp>.{md,json} (and latest.{md,json}).
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import type { ServerKind } from './control.js';
+import { fanoutTable, idleTable, stormTable, targetsTable, type Results } from './report.js';
+import { runFanout, runIdle, runStorm, type FanoutParams, type IdleParams, type StormParams } from './workloads.js';
+
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const option = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.split('=')[1]?.split(',');
+const kinds = (option('only') ?? ['trpc', 'socketio', 'ws']) as ServerKind[];
+const workloads = option('workloads') ?? ['fanout', 'idle', 'storm'];
+
+const fanout: FanoutParams = quick
+  ? { users: 200, groupSize: 10, rates: [250, 1000], stepMs: 1500, window: 4, workers: 2, halfFlat: true }
+  : { users: 1000, groupSize: 10, rates: [250, 500, 1000, 2000, 5000], stepMs: 5000, window: 4, workers: 2, halfFlat: true };
+const idle: IdleParams = quick ? { counts: [500], workers: 2, concurrency: 100 } : { counts: [1000, 5000, 10_000], workers: 2, concurrency: 100 };
+const storm: StormParams = quick
+  ? { users: 200, groupSize: 10, rate: 500, beforeMs: 1000, afterMs: 1000, workers: 2 }
+  : { users: 1000, groupSize: 10, rate: 1000, beforeMs: 3000, afterMs: 2000, workers: 2 };
+
+const machine = {
+  cpus: os.cpus().length,
+  cpuModel: os.cpus()[0]?.model ?? 'unknown',
+  memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+  node: process.version,
+  platform: `${os.platform()} ${os.release()}`,
+  loadAverageAtStart: os.loadavg().map((n) => Math.round(n * 100) / 100),
+};
+const log = (line: string) => console.log(line);
+log(`Machine: ${machine.cpus} cores (${machine.cpuModel}), ${machine.memoryGiB} GiB, Node ${machine.node}, load ${machine.loadAverageAtStart.join(' ')}`);
+log(`Mode: ${quick ? 'quick' : 'full'}; servers: ${kinds.join(', ')}; workloads: ${workloads.join(', ')}`);
+
+const results: Results = { startedAt: new Date().toISOString(), mode: quick ? 'quick' : 'full', machine, fanout: {}, idle: {}, storm: {} };
+if (workloads.includes('fanout')) {
+  log(`\nfan-out: ${JSON.stringify(fanout)}`);
+  for (const kind of kinds) results.fanout[kind] = await runFanout(kind, fanout, log);
+}
+if (workloads.includes('storm')) {
+  log(`\nreconnect storm: ${JSON.stringify(storm)}`);
+  for (const kind of kinds) results.storm[kind] = await runStorm(kind, storm, log);
+}
+if (workloads.includes('idle')) {
+  log(`\nidle connections: ${JSON.stringify(idle)}`);
+  for (const kind of kinds) results.idle[kind] = await runIdle(kind, idle, log);
+}
+results.finishedAt = new Date().toISOString();
+
+const markdown = [
+  `# Benchmark results (${results.mode} run, ${results.startedAt})`,
+  '',
+  `Machine: ${machine.cpus} cores (${machine.cpuModel}), ${machine.memoryGiB} GiB RAM, Node ${machine.node}, ${machine.platform}; load average at start ${machine.loadAverageAtStart.join(' ')}. Server and load generators share the machine.`,
+  '',
+  ...(workloads.includes('fanout') ? fanoutTable(results, fanout) : []),
+  ...(workloads.includes('storm') ? stormTable(results, storm) : []),
+  ...(workloads.includes('idle') ? idleTable(results, idle) : []),
+  ...targetsTable(results),
+].join('\n');
+mkdirSync('bench-results', { recursive: true });
+const stamp = results.startedAt.replace(/[:.]/g, '-');
+for (const name of [stamp, 'latest']) {
+  writeFileSync(`bench-results/${name}.json`, JSON.stringify(results, null, 2));
+  writeFileSync(`bench-results/${name}.md`, markdown);
+}
+log(`\n${markdown}\n\nWritten to bench-results/${stamp}.{md,json}`);
