@@ -20,9 +20,10 @@ export function reconnectDelayMs(attemptIndex: number, random: () => number = Ma
 }
 
 /** `/trpc` → `ws(s)://<page host>/trpc`, so the socket shares the page's origin and cookie. */
-export function webSocketUrl(url: string, location: { protocol: string; host: string } = window.location): string {
+export function webSocketUrl(url: string, page?: { protocol: string; host: string }): string {
   if (/^wss?:\/\//.test(url)) return url;
   if (/^https?:\/\//.test(url)) return url.replace(/^http/, 'ws');
+  const location = page ?? window.location;
   return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${url}`;
 }
 

@@ -1,0 +1,102 @@
+import { TRPCClientError } from '@trpc/client';
+import { describe, expect, it, vi } from 'vitest';
+import { reconnectDelayMs, webSocketUrl } from '../../src/client/client.js';
+import { sendWithRetry } from '../../src/client/hooks/useSendMessage.js';
+import { connectionStatus, type SocketState } from '../../src/client/logic/connection.js';
+import { createStreamHub, type StreamHandlers } from '../../src/client/logic/stream-hub.js';
+
+describe('stream hub', () => {
+  function setup() {
+    const opened: Array<{ key: number; lastEventId: string | null; handlers: StreamHandlers<string>; closed: boolean }> = [];
+    const hub = createStreamHub<string>((key, lastEventId, handlers) => {
+      const entry = { key, lastEventId, handlers, closed: false };
+      opened.push(entry);
+      return () => void (entry.closed = true);
+    });
+    return { hub, opened };
+  }
+
+  it('shares one subscription per conversation and closes it with the last listener', () => {
+    const { hub, opened } = setup();
+    const a = vi.fn();
+    const b = vi.fn();
+    const offA = hub.listen(1, { onEvents: a });
+    const offB = hub.listen(1, { onEvents: b });
+    expect(opened).toHaveLength(1);
+    opened[0]!.handlers.onData('4', ['x']);
+    expect(a).toHaveBeenCalledWith(['x']);
+    expect(b).toHaveBeenCalledWith(['x']);
+    offA();
+    expect(opened[0]!.closed).toBe(false);
+    offB();
+    expect(opened[0]!.closed).toBe(true);
+  });
+
+  it('reopens from an older position when a listener needs a replay', () => {
+    const { hub, opened } = setup();
+    hub.listen(1, { onEvents: () => {} }); // typing: no resume point
+    opened[0]!.handlers.onData('10', ['live']);
+    hub.listen(1, { onEvents: () => {}, lastEventId: '7' }); // history ended at 7
+    expect(opened).toHaveLength(2);
+    expect(opened[0]!.closed).toBe(true);
+    expect(opened[1]!.lastEventId).toBe('7');
+    hub.listen(1, { onEvents: () => {}, lastEventId: '9' }); // already covered
+    expect(opened).toHaveLength(2);
+  });
+
+  it('ignores data from a stream it replaced', () => {
+    const { hub, opened } = setup();
+    const listener = vi.fn();
+    hub.listen(1, { onEvents: listener });
+    hub.listen(1, { onEvents: () => {}, lastEventId: '0' });
+    opened[0]!.handlers.onData('1', ['stale']);
+    expect(listener).not.toHaveBeenCalled();
+  });
+});
+
+describe('connection status', () => {
+  const base: SocketState = { state: 'connecting', hasError: false, failedAttempts: 0, browserOnline: true, everOpened: false };
+  it('maps socket states to connecting / online / reconnecting / offline', () => {
+    expect(connectionStatus(base)).toBe('connecting');
+    expect(connectionStatus({ ...base, state: 'pending', everOpened: true })).toBe('online');
+    expect(connectionStatus({ ...base, hasError: true, everOpened: true, failedAttempts: 1 })).toBe('reconnecting');
+    expect(connectionStatus({ ...base, hasError: true, everOpened: true, failedAttempts: 6 })).toBe('offline');
+    expect(connectionStatus({ ...base, browserOnline: false, everOpened: true })).toBe('offline');
+  });
+});
+
+describe('client helpers', () => {
+  it('backs off exponentially up to 10 s', () => {
+    const mid = () => 0.5;
+    expect([0, 1, 2, 3, 10].map((attempt) => reconnectDelayMs(attempt, mid))).toEqual([250, 1000, 2000, 4000, 10000]);
+  });
+
+  it('derives the WebSocket URL from the page', () => {
+    expect(webSocketUrl('/trpc', { protocol: 'https:', host: 'chat.example' })).toBe('wss://chat.example/trpc');
+    expect(webSocketUrl('http://localhost:3000/trpc')).toBe('ws://localhost:3000/trpc');
+  });
+
+  it('sendWithRetry retries network failures with the same call, and stops at refusals', async () => {
+    const sleep = async () => {};
+    let calls = 0;
+    const flaky = () => (++calls < 3 ? Promise.reject(new TypeError('fetch failed')) : Promise.resolve('ok'));
+    await expect(sendWithRetry(flaky, { attempts: 4 }, sleep)).resolves.toBe('ok');
+    expect(calls).toBe(3);
+
+    let attempts = 0;
+    const down = () => {
+      attempts++;
+      return Promise.reject(new TypeError('fetch failed'));
+    };
+    await expect(sendWithRetry(down, { attempts: 4 }, sleep)).rejects.toThrow('fetch failed');
+    expect(attempts).toBe(4);
+
+    let refused = 0;
+    const forbidden = () => {
+      refused++;
+      return Promise.reject(new TRPCClientError('no', { result: { error: { code: -32003, message: 'no', data: { code: 'FORBIDDEN' } } } as never }));
+    };
+    await expect(sendWithRetry(forbidden, { attempts: 4 }, sleep)).rejects.toThrow('no');
+    expect(refused).toBe(1);
+  });
+});
