@@ -44,6 +44,27 @@ export type Config = {
   seedDemo: boolean;
   /** Realtime timings (see TIMINGS); overridable so tests and deployments can tune them. */
   timings: Timings;
+  /** What one WebSocket may cost the server before it is refused or closed. */
+  connectionLimits: ConnectionLimits;
+};
+
+export type ConnectionLimits = {
+  /** Open subscriptions per socket; more is TOO_MANY_REQUESTS (the web app holds about six). */
+  maxSubscriptions: number;
+  /** Frames a socket may send per second on average, and in a burst; beyond, it is closed (1008). */
+  framesPerSecond: number;
+  framesBurst: number;
+  /** Unsent bytes queued for a socket that does not read; beyond, it is terminated. */
+  maxBufferedBytes: number;
+  bufferCheckMs: number;
+};
+
+export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
+  maxSubscriptions: 64,
+  framesPerSecond: 500,
+  framesBurst: 1_000,
+  maxBufferedBytes: 8 * 1024 * 1024,
+  bufferCheckMs: 1_000,
 };
 
 export type Timings = { -readonly [K in keyof typeof TIMINGS]: number };
@@ -75,6 +96,7 @@ export function configFromEnv(env: Env): Config {
     serviceToken: env.SERVICE_TOKEN ?? null,
     seedDemo: env.SEED_DEMO ?? env.NODE_ENV === 'development',
     timings: { ...TIMINGS },
+    connectionLimits: { ...DEFAULT_CONNECTION_LIMITS },
   };
 }
 

@@ -43,6 +43,26 @@ export const authedProcedure = publicProcedure.use(({ ctx, next }) => {
   return next({ ctx: { ...ctx, user: ctx.user } });
 });
 
+/**
+ * For subscriptions: takes one of the socket's subscription slots (TOO_MANY_REQUESTS when none
+ * is left). The stream hands `releaseSlot` to `listenThenRead`, which calls it when it ends.
+ */
+export const subscriptionProcedure = authedProcedure.use(async ({ ctx, next }) => {
+  const slots = ctx.transport.subscriptions;
+  if (slots && slots.active >= slots.max) {
+    throw new TRPCError({ code: 'TOO_MANY_REQUESTS', message: `At most ${slots.max} subscriptions per connection` });
+  }
+  let held = !!slots;
+  if (slots) slots.active++;
+  const releaseSlot = () => {
+    if (held && slots) slots.active--;
+    held = false;
+  };
+  const result = await next({ ctx: { releaseSlot } });
+  if (!result.ok) releaseSlot();
+  return result;
+});
+
 /** Trusted backend code only: a service token over HTTP, or a service caller in-process. */
 export const serviceProcedure = publicProcedure.use(({ ctx, next }) => {
   if (!ctx.service) {

@@ -87,7 +87,21 @@ export function createHttpServer(deps: AppDeps, { staticDir }: HttpOptions) {
       });
   });
 
+  const { connectionLimits: limits } = config;
   wss.on('connection', (ws, req: IncomingMessage) => {
+    // Token bucket per socket, checked on every frame: a few arithmetic operations, no
+    // allocation (a limiter library's async consume per frame would cost more than the frame).
+    let tokens = limits.framesBurst;
+    let refilledAt = Date.now();
+    ws.on('message', () => {
+      const now = Date.now();
+      tokens = Math.min(limits.framesBurst, tokens + ((now - refilledAt) / 1000) * limits.framesPerSecond);
+      refilledAt = now;
+      if (--tokens < 0 && ws.readyState === ws.OPEN) {
+        logger.warn({ ip: clientIp(req) }, 'websocket closed: too many frames');
+        ws.close(1008, 'too many messages');
+      }
+    });
     const identity = identities.get(req);
     if (identity?.user && identity.sessionId) {
       const release = services.connections.add(identity.user.id, identity.sessionId, () => ws.close(4001, 'signed out'));
@@ -102,8 +116,24 @@ export function createHttpServer(deps: AppDeps, { staticDir }: HttpOptions) {
     onError,
     // Never throws: an anonymous socket gets UNAUTHORIZED per procedure instead of a reconnect loop.
     createContext: ({ req }) =>
-      createContextInner(deps, identities.get(req) ?? anonymous, { kind: 'ws', ip: clientIp(req), cookies: null }),
+      createContextInner(deps, identities.get(req) ?? anonymous, {
+        kind: 'ws',
+        ip: clientIp(req),
+        cookies: null,
+        subscriptions: { active: 0, max: limits.maxSubscriptions },
+      }),
   });
+
+  // A client that stops reading makes its unsent frames pile up in memory: cut it off.
+  const bufferWatch = setInterval(() => {
+    for (const client of wss.clients) {
+      if (client.bufferedAmount > limits.maxBufferedBytes) {
+        logger.warn({ bufferedBytes: client.bufferedAmount }, 'websocket terminated: not reading');
+        client.terminate();
+      }
+    }
+  }, limits.bufferCheckMs);
+  bufferWatch.unref();
 
   return {
     server,
@@ -120,6 +150,7 @@ export function createHttpServer(deps: AppDeps, { staticDir }: HttpOptions) {
     },
     /** Tells clients to reconnect, closes every socket, and stops accepting connections. */
     async close(): Promise<void> {
+      clearInterval(bufferWatch);
       handler.broadcastReconnectNotification();
       for (const client of wss.clients) client.close(1001, 'server shutting down');
       await new Promise<void>((resolve) => wss.close(() => resolve()));

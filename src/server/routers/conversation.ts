@@ -1,6 +1,6 @@
 import { conversationEventsInput, historyInput, noInput, openDirectInput } from '../../shared/schemas.js';
 import { openConversationStream } from '../streams/conversation.js';
-import { authedProcedure, router } from '../trpc.js';
+import { authedProcedure, router, subscriptionProcedure } from '../trpc.js';
 
 export const conversationRouter = router({
   /** The direct conversation with another user, created on first call. */
@@ -18,13 +18,14 @@ export const conversationRouter = router({
    * Live events of one conversation, in batches tracked by message seq. With `lastEventId`
    * (sent automatically by wsLink on reconnect) it first replays every message after it.
    */
-  events: authedProcedure.input(conversationEventsInput).subscription(async ({ ctx, input, signal }) => {
+  events: subscriptionProcedure.input(conversationEventsInput).subscription(async ({ ctx, input, signal }) => {
     await ctx.services.membership.assertMember(input.conversationId, ctx.user.id);
     return openConversationStream(ctx, {
       userId: ctx.user.id,
       conversationId: input.conversationId,
       lastEventId: input.lastEventId,
       signal,
+      onEnd: ctx.releaseSlot,
     });
   }),
 });

@@ -1,7 +1,7 @@
 import { notificationPushInput } from '../../shared/notifications.js';
 import { notificationListInput, notificationMarkReadInput, notificationStreamInput } from '../../shared/schemas.js';
 import { openNotificationStream } from '../streams/notifications.js';
-import { authedProcedure, router, serviceProcedure } from '../trpc.js';
+import { authedProcedure, router, serviceProcedure, subscriptionProcedure } from '../trpc.js';
 
 export const notificationRouter = router({
   /**
@@ -11,9 +11,9 @@ export const notificationRouter = router({
   push: serviceProcedure.input(notificationPushInput).mutation(({ ctx, input }) => ctx.services.notifications.push(input)),
 
   /** Live notifications and unread-count changes, tracked by notification id; replays after `lastEventId`. */
-  stream: authedProcedure
+  stream: subscriptionProcedure
     .input(notificationStreamInput)
-    .subscription(({ ctx, input, signal }) => openNotificationStream(ctx, { userId: ctx.user.id, lastEventId: input.lastEventId, signal })),
+    .subscription(({ ctx, input, signal }) => openNotificationStream(ctx, { userId: ctx.user.id, lastEventId: input.lastEventId, signal, onEnd: ctx.releaseSlot })),
 
   /** Newest first, with the unread count. */
   list: authedProcedure.input(notificationListInput).query(({ ctx, input }) => ctx.services.notifications.list(ctx.user.id, input)),

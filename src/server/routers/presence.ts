@@ -2,18 +2,22 @@ import type { PresenceDTO } from '../../shared/social.js';
 import { presenceWatchInput } from '../../shared/schemas.js';
 import { topics } from '../bus/topics.js';
 import { listenThenRead } from '../streams/replay.js';
-import { authedProcedure, router } from '../trpc.js';
+import { router, subscriptionProcedure } from '../trpc.js';
 
 export const presenceRouter = router({
   /**
    * A snapshot of the watched users first, then each change. Only users who share a
    * conversation or group with the caller (FORBIDDEN otherwise); all of them without `userIds`.
    */
-  watch: authedProcedure.input(presenceWatchInput).subscription(async ({ ctx, input, signal }) => {
+  watch: subscriptionProcedure.input(presenceWatchInput).subscription(async ({ ctx, input, signal }) => {
     const userIds = await ctx.services.presence.watchable(ctx.user.id, input.userIds);
     // Listen before the snapshot: a change in between arrives after it and wins.
-    const { live, stop, value: snapshot } = await listenThenRead(ctx.bus, userIds.map(topics.presence), signal, () =>
-      ctx.services.presence.snapshot(userIds),
+    const { live, stop, value: snapshot } = await listenThenRead(
+      ctx.bus,
+      userIds.map(topics.presence),
+      signal,
+      () => ctx.services.presence.snapshot(userIds),
+      ctx.releaseSlot,
     );
     return (async function* (): AsyncGenerator<PresenceDTO[]> {
       try {

@@ -13,6 +13,8 @@ type Options = {
   conversationId: number;
   lastEventId: string | null | undefined;
   signal: AbortSignal | undefined;
+  /** Called once when the stream ends, however it ends. */
+  onEnd?: () => void;
 };
 
 /**
@@ -20,12 +22,16 @@ type Options = {
  * highest message seq delivered so far. The caller must be authorized first. Listening starts
  * before this resolves, so a caller that sends right after subscribing misses nothing.
  */
-export async function openConversationStream(deps: AppDeps, { userId, conversationId, lastEventId, signal }: Options) {
+export async function openConversationStream(deps: AppDeps, { userId, conversationId, lastEventId, signal, onEnd }: Options) {
   const { bus, orm, services } = deps;
   // Listen before reading the database: whatever commits during the replay is queued, and the
   // seq check below drops what the replay already sent.
-  const { live, stop, value: start } = await listenThenRead(bus, topics.conversation(conversationId), signal, async () =>
-    lastEventId != null ? Number(lastEventId) : latestSeq(deps, conversationId),
+  const { live, stop, value: start } = await listenThenRead(
+    bus,
+    topics.conversation(conversationId),
+    signal,
+    async () => (lastEventId != null ? Number(lastEventId) : latestSeq(deps, conversationId)),
+    onEnd,
   );
   let cursor = start;
 

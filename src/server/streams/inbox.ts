@@ -9,16 +9,22 @@ import { listenThenRead, pagesAfter } from './replay.js';
 
 const REPLAY_PAGE = 500;
 
-type Options = { userId: number; lastEventId: string | null | undefined; signal: AbortSignal | undefined };
+type Options = {
+  userId: number;
+  lastEventId: string | null | undefined;
+  signal: AbortSignal | undefined;
+  /** Called once when the stream ends, however it ends. */
+  onEnd?: () => void;
+};
 
 /**
  * `inbox.events`: new messages in all of the caller's conversations, each with the caller's
  * unread count for that conversation. Batches are tracked with the highest global message id.
  * Listening starts before this resolves.
  */
-export async function openInboxStream({ bus, orm }: AppDeps, { userId, lastEventId, signal }: Options) {
+export async function openInboxStream({ bus, orm }: AppDeps, { userId, lastEventId, signal, onEnd }: Options) {
   // Listen first, then count and replay: the id checks below drop anything seen twice.
-  const { live, stop, value: counts } = await listenThenRead(bus, topics.inbox(userId), signal, () => unreadCounts(orm.em.fork(), userId));
+  const { live, stop, value: counts } = await listenThenRead(bus, topics.inbox(userId), signal, () => unreadCounts(orm.em.fork(), userId), onEnd);
   // Per conversation: unread count, the newest message id it already includes, and the ids
   // counted since (an absolute count computed before they committed must add them back).
   type UnreadState = { count: number; asOf: number; counted: number[] };

@@ -8,16 +8,22 @@ import { listenThenRead, pagesAfter } from './replay.js';
 
 const REPLAY_PAGE = 200;
 
-type Options = { userId: number; lastEventId: string | null | undefined; signal: AbortSignal | undefined };
+type Options = {
+  userId: number;
+  lastEventId: string | null | undefined;
+  signal: AbortSignal | undefined;
+  /** Called once when the stream ends, however it ends. */
+  onEnd?: () => void;
+};
 
 /** `notification.stream`: replay after `lastEventId`, then live; tracked by notification id. */
-export async function openNotificationStream({ bus, orm, services }: AppDeps, { userId, lastEventId, signal }: Options) {
+export async function openNotificationStream({ bus, orm, services }: AppDeps, { userId, lastEventId, signal, onEnd }: Options) {
   // Listen before reading: the id check below drops what the replay already sent.
   const { live, stop, value: start } = await listenThenRead(bus, topics.notifications(userId), signal, async () => {
     if (lastEventId != null) return Number(lastEventId);
     const [row] = await orm.em.fork().execute<Array<{ id: number | null }>>('SELECT max(id) AS id FROM notifications WHERE user_id = ?', [userId]);
     return Number(row?.id ?? 0);
-  });
+  }, onEnd);
   let cursor = start;
 
   async function* replay() {

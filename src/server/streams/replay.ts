@@ -11,8 +11,10 @@ export async function listenThenRead<E, T>(
   topics: Topic<E> | readonly Topic<E>[],
   signal: AbortSignal | undefined,
   read: () => Promise<T>,
+  onEnd?: () => void,
 ): Promise<{ live: BusSubscription<E>; stop: AbortController; value: T }> {
   const stop = linkedAbort(signal);
+  if (onEnd) stop.signal.addEventListener('abort', onEnd, { once: true });
   const live = bus.subscribe(topics, { signal: stop.signal });
   try {
     return { live, stop, value: await read() };
