@@ -177,4 +177,36 @@ describe.skipIf(!run)('web app in Chromium (two users)', () => {
     }
     await screenshot(pageA, 'after-reconnect');
   });
+  it('history: older messages load when scrolling up', async () => {
+    const list = (await (await contextA.request.get(`${url}/trpc/conversation.list`)).json()) as {
+      result: { data: Array<{ id: number; title: string }> };
+    };
+    const direct = list.result.data.find((conversation) => conversation.title === bob.username);
+    expect(direct).toBeDefined();
+    for (let i = 1; i <= 70; i++) {
+      const response = await contextA.request.post(`${url}/trpc/message.send`, {
+        data: { conversationId: direct!.id, content: `history ${i}`, clientMessageId: `history-${suffix}-${i}` },
+      });
+      expect(response.ok()).toBe(true);
+    }
+    await pageA.reload();
+    await conversationButton(pageA, bob.username).click(WAIT);
+    const bubble = (n: number) => pageA.locator('.bubble', { hasText: new RegExp(`^history ${n}$`) });
+    await bubble(70).waitFor(WAIT);
+    // The first page holds the newest 50: the oldest ones are not loaded yet.
+    expect(await bubble(1).count()).toBe(0);
+    await eventually(async () => {
+      await pageA.getByRole('log').evaluate((element) => element.scrollTo({ top: 0 }));
+      await bubble(1).waitFor({ timeout: 500 });
+    });
+    await pageA.getByText('Start of the conversation').waitFor(WAIT);
+    for (const n of [1, 20, 35, 70]) expect(await bubble(n).count()).toBe(1);
+    await screenshot(pageA, 'history-scrolled');
+  });
+  it('an expired session returns the user to sign in', async () => {
+    await contextB.clearCookies();
+    await pageB.getByLabel('Find people').fill('ali');
+    await pageB.getByRole('heading', { name: 'Sign in' }).waitFor(WAIT);
+    await screenshot(pageB, 'session-expired');
+  });
 });
