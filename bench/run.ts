@@ -23,6 +23,14 @@ const storm: StormParams = quick
   ? { users: 200, groupSize: 10, rate: 500, beforeMs: 1000, afterMs: 1000, workers: 2 }
   : { users: 1000, groupSize: 10, rate: 1000, beforeMs: 3000, afterMs: 2000, workers: 2 };
 
+// Overrides for iteration: --rates=250,1000 --window=8 --step-ms=3000 --users=1000 --idle=1000,5000
+const numbers = (name: string) => option(name)?.map(Number);
+if (numbers('rates')) fanout.rates = numbers('rates')!.filter((n) => n > 0);
+if (numbers('window')) fanout.window = numbers('window')![0]!;
+if (numbers('step-ms')) fanout.stepMs = numbers('step-ms')![0]!;
+if (numbers('users')) fanout.users = storm.users = numbers('users')![0]!;
+if (numbers('idle')) idle.counts = numbers('idle')!;
+
 const machine = {
   cpus: os.cpus().length,
   cpuModel: os.cpus()[0]?.model ?? 'unknown',

@@ -58,7 +58,9 @@ export function createMessageWriter({ orm, clock, logger }: Deps, { onCommitted,
   async function commit(batch: Pending[]): Promise<void> {
     let outcomes: Outcome[];
     try {
-      outcomes = await write(batch);
+      // The common case (no retries, no bad rows) costs one statement; anything else takes the
+      // careful path below, which looks retries up and isolates failures.
+      outcomes = (await writeFast(batch)) ?? (await write(batch));
     } catch (error) {
       // The counters may have advanced for rows that were rolled back.
       for (const item of batch) lastSeqByConversation.delete(item.conversationId);
@@ -80,6 +82,79 @@ export function createMessageWriter({ orm, clock, logger }: Deps, { onCommitted,
       const item = batch[index]!;
       if (outcome.ok) item.resolve(outcome.result);
       else item.reject(outcome.error);
+    });
+  }
+
+  async function loadCounters(conversationIds: Iterable<number>) {
+    const unknown = [...new Set(conversationIds)].filter((conversationId) => !lastSeqByConversation.has(conversationId));
+    if (unknown.length === 0) return;
+    const rows = await orm.em.getConnection().execute<Array<{ conversation: number; lastSeq: number }>>(
+      `SELECT conversation_id AS conversation, max(seq) AS lastSeq FROM messages
+       WHERE conversation_id IN (${unknown.map(() => '?').join(',')}) GROUP BY conversation_id`,
+      unknown,
+    );
+    for (const conversationId of unknown) if (!lastSeqByConversation.has(conversationId)) lastSeqByConversation.set(conversationId, 0);
+    for (const row of rows) lastSeqByConversation.set(Number(row.conversation), Number(row.lastSeq));
+  }
+
+  /**
+   * One multi-row INSERT without an explicit transaction: SQLite applies a single statement
+   * atomically, so either every row is stored or none is. Returns null (nothing written,
+   * counters restored) when any row fails (a retry hitting the (clientMessageId, sender) unique
+   * index, a foreign key), so the careful path can sort it out. In-batch retries are answered
+   * from the batch itself.
+   */
+  async function writeFast(batch: Pending[]): Promise<Outcome[] | null> {
+    await loadCounters(batch.map((item) => item.conversationId));
+    const previousSeq = new Map<number, number>();
+    const firstIndexByKey = new Map<string, number>();
+    const rows: Array<{ index: number; seq: number }> = [];
+    batch.forEach((item, index) => {
+      const key = `${item.senderId}\u0000${item.clientMessageId}`;
+      if (firstIndexByKey.has(key)) return;
+      firstIndexByKey.set(key, index);
+      const last = lastSeqByConversation.get(item.conversationId)!;
+      if (!previousSeq.has(item.conversationId)) previousSeq.set(item.conversationId, last);
+      lastSeqByConversation.set(item.conversationId, last + 1);
+      rows.push({ index, seq: last + 1 });
+    });
+    const createdAt = new Date(clock.now());
+    type Returned = { id: number; seq: number; conversation_id?: number; conversation?: number };
+    let returned: Returned[];
+    try {
+      returned = await orm.em
+        .fork()
+        .createQueryBuilder(Message)
+        .insert(rows.map(({ index, seq }) => {
+          const item = batch[index]!;
+          return { conversation: item.conversationId, seq, sender: item.senderId, content: item.content, clientMessageId: item.clientMessageId, createdAt };
+        }))
+        .returning(['id', 'conversation', 'seq'])
+        .execute<Returned[]>('all', false);
+    } catch {
+      for (const [conversationId, seq] of previousSeq) lastSeqByConversation.set(conversationId, seq);
+      return null;
+    }
+    // RETURNING order is not guaranteed: match rows by (conversation, seq), which is unique.
+    const idBySlot = new Map(returned.map((row) => [`${row.conversation_id ?? row.conversation}:${row.seq}`, Number(row.id)]));
+    const messages = new Map<number, MessageDTO>();
+    rows.forEach(({ index, seq }) => {
+      const item = batch[index]!;
+      messages.set(index, {
+        id: idBySlot.get(`${item.conversationId}:${seq}`)!,
+        conversationId: item.conversationId,
+        seq,
+        senderId: item.senderId,
+        content: item.content,
+        clientMessageId: item.clientMessageId,
+        createdAt: createdAt.toISOString(),
+      });
+    });
+    return batch.map((item, index) => {
+      const own = messages.get(index);
+      if (own) return { ok: true, result: { message: own, created: true } };
+      const first = messages.get(firstIndexByKey.get(`${item.senderId}\u0000${item.clientMessageId}`)!)!;
+      return sameMessage(first, item);
     });
   }
 
