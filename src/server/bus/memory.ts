@@ -22,6 +22,7 @@ export function createMemoryBus({ maxQueue = 10_000 }: MemoryBusOptions = {}): E
     overflowed = false;
     done = false;
     wake: ((result: IteratorResult<E[]>) => void) | null = null;
+    wakeScheduled = false;
 
     constructor(
       readonly keys: string[],
@@ -29,18 +30,28 @@ export function createMemoryBus({ maxQueue = 10_000 }: MemoryBusOptions = {}): E
     ) {}
 
     push(event: E) {
-      if (this.wake) {
-        const wake = this.wake;
-        this.wake = null;
-        wake({ done: false, value: [event] });
-        return;
-      }
       if (this.queue.length >= maxQueue) {
         this.queue = [];
         this.overflowed = true;
       }
       this.queue.push(event);
+      // Wake a waiting consumer once, after the publisher's current run: every event published
+      // in the same turn (a committed batch) then travels in one yield, one frame per subscriber.
+      if (this.wake && !this.wakeScheduled) {
+        this.wakeScheduled = true;
+        queueMicrotask(this.flush);
+      }
     }
+
+    flush = () => {
+      this.wakeScheduled = false;
+      const wake = this.wake;
+      if (!wake || this.queue.length === 0) return;
+      this.wake = null;
+      const batch = this.queue;
+      this.queue = [];
+      wake({ done: false, value: batch });
+    };
 
     end = () => {
       if (this.done) return;
