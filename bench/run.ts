@@ -30,6 +30,7 @@ if (numbers('window')) fanout.window = numbers('window')![0]!;
 if (numbers('step-ms')) fanout.stepMs = numbers('step-ms')![0]!;
 if (numbers('users')) fanout.users = storm.users = numbers('users')![0]!;
 if (numbers('idle')) idle.counts = numbers('idle')!;
+if (option('subs')) idle.extra = option('subs')!.filter(Boolean);
 
 const machine = {
   cpus: os.cpus().length,

@@ -216,7 +216,7 @@ export async function runFanout(kind: ServerKind, params: FanoutParams, log: (li
   }
 }
 
-export type IdleParams = { counts: number[]; workers: number; concurrency: number };
+export type IdleParams = { counts: number[]; workers: number; concurrency: number; /** Override the extra subscriptions (diagnostics). */ extra?: string[] };
 export type IdleStep = {
   connections: number;
   subscriptions: string[];
@@ -234,7 +234,7 @@ export async function runIdle(kind: ServerKind, params: IdleParams, log: (line: 
   const users = await prepareUsers(server, max, 10);
   const procedures = kind === 'trpc' ? await server.call<string[]>('procedures') : [];
   // What the web app holds besides its open conversation, where the procedures exist yet.
-  const extra = ['inbox.events', 'notification.stream', 'presence.watch'].filter((p) => kind !== 'trpc' || procedures.includes(p));
+  const extra = (params.extra ?? ['inbox.events', 'notification.stream', 'presence.watch']).filter((p) => kind !== 'trpc' || procedures.includes(p));
   const subscriptions = kind === 'trpc' ? ['conversation.events', ...extra] : ['group room', 'user room'];
   const pool = startPool(server, users, params.workers);
   const sizes = await pool.all<number>('size');

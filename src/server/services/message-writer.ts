@@ -43,6 +43,21 @@ export function createMessageWriter({ orm, clock, logger }: Deps, { onCommitted,
   let drained: Promise<void> = Promise.resolve();
   const lastSeqByConversation = new Map<number, number>();
 
+  // Column names come from the entity metadata, so a renamed column cannot silently diverge;
+  // a column this statement does not fill makes it fail, and the careful path takes over.
+  const rowPlaceholders = '(?, ?, ?, ?, ?, ?)';
+  let returning = '';
+  let cachedInsert: { sql: string; columnsPerRow: number } | null = null;
+  function insertStatement() {
+    if (cachedInsert) return cachedInsert;
+    const meta = orm.getMetadata().get(Message.meta.className);
+    const column = (property: string) => `\`${meta.properties[property as keyof typeof meta.properties]!.fieldNames[0]}\``;
+    const columns = ['conversation', 'seq', 'sender', 'content', 'clientMessageId', 'createdAt'].map(column);
+    returning = `${column('id')} AS id, ${column('conversation')} AS conversation, ${column('seq')} AS seq`;
+    cachedInsert = { sql: `INSERT INTO \`${meta.tableName}\` (${columns.join(', ')}) VALUES`, columnsPerRow: columns.length };
+    return cachedInsert;
+  }
+
   async function drain() {
     try {
       while (queue.length > 0) {
@@ -119,24 +134,34 @@ export function createMessageWriter({ orm, clock, logger }: Deps, { onCommitted,
       rows.push({ index, seq: last + 1 });
     });
     const createdAt = new Date(clock.now());
-    type Returned = { id: number; seq: number; conversation_id?: number; conversation?: number };
+    type Returned = { id: number; conversation: number; seq: number };
     let returned: Returned[];
     try {
-      returned = await orm.em
-        .fork()
-        .createQueryBuilder(Message)
-        .insert(rows.map(({ index, seq }) => {
-          const item = batch[index]!;
-          return { conversation: item.conversationId, seq, sender: item.senderId, content: item.content, clientMessageId: item.clientMessageId, createdAt };
-        }))
-        .returning(['id', 'conversation', 'seq'])
-        .execute<Returned[]>('all', false);
-    } catch {
+      const { sql, columnsPerRow } = insertStatement();
+      const params: unknown[] = new Array(rows.length * columnsPerRow);
+      let at = 0;
+      const stamp = orm.em.getPlatform().processDateProperty(createdAt);
+      for (const { index, seq } of rows) {
+        const item = batch[index]!;
+        params[at++] = item.conversationId;
+        params[at++] = seq;
+        params[at++] = item.senderId;
+        params[at++] = item.content;
+        params[at++] = item.clientMessageId;
+        params[at++] = stamp;
+      }
+      returned = await orm.em.getConnection().execute<Returned[]>(
+        `${sql} ${new Array(rows.length).fill(rowPlaceholders).join(',')} RETURNING ${returning}`,
+        params,
+        'all',
+      );
+    } catch (error) {
       for (const [conversationId, seq] of previousSeq) lastSeqByConversation.set(conversationId, seq);
+      logger.debug({ err: error }, 'fast insert refused the batch; taking the careful path');
       return null;
     }
     // RETURNING order is not guaranteed: match rows by (conversation, seq), which is unique.
-    const idBySlot = new Map(returned.map((row) => [`${row.conversation_id ?? row.conversation}:${row.seq}`, Number(row.id)]));
+    const idBySlot = new Map(returned.map((row) => [`${row.conversation}:${row.seq}`, Number(row.id)]));
     const messages = new Map<number, MessageDTO>();
     rows.forEach(({ index, seq }) => {
       const item = batch[index]!;
