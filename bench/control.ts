@@ -40,6 +40,12 @@ export function serveControl(handlers: Handlers) {
       return { rss, heapUsed, heapTotal, external, arrayBuffers, gc: Boolean(gc) };
     },
     cpu: () => process.cpuUsage(),
+    /** Diagnostics: writes a heap snapshot (after GC) and returns its path. */
+    async heapSnapshot(args) {
+      gc?.();
+      const { writeHeapSnapshot } = await import('node:v8');
+      return writeHeapSnapshot((args as { path?: string } | undefined)?.path);
+    },
     seed: (args) => handlers.seed!(args as SeedRequest),
     procedures: () => handlers.procedures?.() ?? [],
     async close() {
