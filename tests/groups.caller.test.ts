@@ -224,4 +224,19 @@ describe('notifications', () => {
     expect((await alice!.caller.notification.list({})).notifications).toEqual([]);
     online();
   });
+
+  it('handles a burst to a large offline group with one notification per member and conversation', async () => {
+    const [owner, ...members] = await users(...Array.from({ length: 21 }, (_, i) => `member${i}`));
+    const group = await app.services.groups.createWithMembers(owner!.id, 'Crowd', members.map((m) => m.id));
+    // 40 concurrent sends share group-commit batches.
+    await Promise.all(
+      Array.from({ length: 40 }, (_, i) => owner!.caller.message.group({ groupId: group.groupId!, content: `burst ${i}`, clientMessageId: uid() })),
+    );
+    await eventually(async () => (await count('notifications')) === 20);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(await count('notifications')).toBe(20);
+    const [page] = await Promise.all([members[0]!.caller.notification.list({})]);
+    expect(page.notifications).toHaveLength(1);
+    expect(page.unreadCount).toBe(1);
+  });
 });

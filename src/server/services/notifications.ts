@@ -37,13 +37,33 @@ export function createNotificationService(
     unreadCount,
 
     /** Stores a notification, then publishes it with the user's new unread count. */
-    async create({ userId, type, content, conversationId = null, groupId = null }: NewNotification): Promise<NotificationDTO> {
+    async create(input: NewNotification): Promise<NotificationDTO> {
+      const [notification] = await service.createMany([input]);
+      return notification!;
+    },
+
+    /** Stores several in one flush, then publishes each with its user's new unread count. */
+    async createMany(inputs: readonly NewNotification[]): Promise<NotificationDTO[]> {
+      if (inputs.length === 0) return [];
       const em = orm.em.fork();
-      const row = em.create(Notification, { user: userId, type, content, conversationId, groupId, createdAt: new Date(clock.now()), readAt: null });
+      const createdAt = new Date(clock.now());
+      const rows = inputs.map(({ userId, type, content, conversationId = null, groupId = null }) =>
+        em.create(Notification, { user: userId, type, content, conversationId, groupId, createdAt, readAt: null }),
+      );
       await em.flush();
-      const notification = toNotificationDTO(row);
-      await bus.publish(topics.notifications(userId), { type: 'notification', notification, unreadCount: await unreadCount(userId) });
-      return notification;
+      const userIds = [...new Set(inputs.map((input) => input.userId))];
+      const counts = await em.execute<Array<{ userId: number; n: number }>>(
+        `SELECT user_id AS userId, count(*) AS n FROM notifications WHERE read_at IS NULL AND user_id IN (${userIds.map(() => '?').join(',')}) GROUP BY user_id`,
+        userIds,
+      );
+      const unreadByUser = new Map(counts.map((row) => [Number(row.userId), Number(row.n)]));
+      const notifications = rows.map(toNotificationDTO);
+      await Promise.all(
+        rows.map((row, index) =>
+          bus.publish(topics.notifications(row.user), { type: 'notification', notification: notifications[index]!, unreadCount: unreadByUser.get(row.user) ?? 0 }),
+        ),
+      );
+      return notifications;
     },
 
     /** For trusted backend code (`notification.push`): the user must exist. */
@@ -91,24 +111,41 @@ export function createNotificationService(
     notifyOffline: (() => {
       let chain = Promise.resolve();
       return (messages: MessageDTO[]) => {
-        const offline = messages.flatMap((message) =>
-          [...(membership.cached(message.conversationId) ?? [])]
-            .filter((userId) => userId !== message.senderId && !connections.isConnected(userId))
-            .map((userId) => ({ userId, message })),
-        );
-        if (offline.length === 0) return;
+        // The first message of the batch per (offline member, conversation); connected members get none.
+        const candidates = new Map<string, { userId: number; message: MessageDTO }>();
+        for (const message of messages) {
+          for (const userId of membership.cached(message.conversationId) ?? []) {
+            if (userId === message.senderId || connections.isConnected(userId)) continue;
+            const key = `${userId}:${message.conversationId}`;
+            if (!candidates.has(key)) candidates.set(key, { userId, message });
+          }
+        }
+        if (candidates.size === 0) return;
+        // One batch at a time, with one lookup and one insert per batch, whatever its size.
         chain = chain
           .then(async () => {
-            for (const { userId, message } of offline) {
-              const pending = await orm.em.fork().count(Notification, { user: userId, type: 'message', conversationId: message.conversationId, readAt: null });
-              if (pending > 0) continue;
-              await service.create({
-                userId,
+            const pending = [...candidates.values()];
+            const open = await orm.em.fork().find(
+              Notification,
+              {
                 type: 'message',
-                conversationId: message.conversationId,
-                content: { title: 'New message', body: message.content.slice(0, 200), actorId: message.senderId, url: `/conversations/${message.conversationId}` },
-              });
-            }
+                readAt: null,
+                user: { $in: [...new Set(pending.map((c) => c.userId))] },
+                conversationId: { $in: [...new Set(pending.map((c) => c.message.conversationId))] },
+              },
+              { fields: ['user', 'conversationId'] },
+            );
+            const notified = new Set(open.map((row) => `${row.user}:${row.conversationId}`));
+            await service.createMany(
+              pending
+                .filter(({ userId, message }) => !notified.has(`${userId}:${message.conversationId}`))
+                .map(({ userId, message }) => ({
+                  userId,
+                  type: 'message' as const,
+                  conversationId: message.conversationId,
+                  content: { title: 'New message', body: message.content.slice(0, 200), actorId: message.senderId, url: `/conversations/${message.conversationId}` },
+                })),
+            );
           })
           .catch((error: unknown) => logger.error({ err: error }, 'offline notifications failed'));
       };
