@@ -235,7 +235,7 @@ describe('notifications', () => {
     await eventually(async () => (await count('notifications')) === 20);
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(await count('notifications')).toBe(20);
-    const [page] = await Promise.all([members[0]!.caller.notification.list({})]);
+    const page = await members[0]!.caller.notification.list({});
     expect(page.notifications).toHaveLength(1);
     expect(page.unreadCount).toBe(1);
   });
