@@ -7,6 +7,7 @@
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
 import { CONVERSATION_KINDS } from '../../shared/dto.js';
 import type { NotificationContent } from '../../shared/notifications.js';
+import { GROUP_ROLES, INVITATION_STATUSES } from '../../shared/social.js';
 
 export const User = defineEntity({
   name: 'User',
@@ -37,13 +38,12 @@ export const Conversation = defineEntity({
   tableName: 'conversations',
   properties: {
     id: p.integer().primary().autoincrement(),
-    kind: p.enum(CONVERSATION_KINDS as unknown as ConversationKindList),
+    kind: p.enum([...CONVERSATION_KINDS]),
     /** `smallerUserId:largerUserId` for direct conversations: one conversation per pair. */
     directKey: p.string().length(64).nullable().unique(),
     createdAt: p.datetime(),
   },
 });
-type ConversationKindList = ['direct', 'group'];
 
 export const Group = defineEntity({
   name: 'Group',
@@ -57,8 +57,6 @@ export const Group = defineEntity({
   },
 });
 
-export const MEMBER_ROLES = ['owner', 'member'] as const;
-
 export const Membership = defineEntity({
   name: 'Membership',
   tableName: 'memberships',
@@ -67,7 +65,7 @@ export const Membership = defineEntity({
     id: p.integer().primary().autoincrement(),
     conversation: p.manyToOne(Conversation).mapToPk().deleteRule('cascade'),
     user: p.manyToOne(User).mapToPk().index().deleteRule('cascade'),
-    role: p.enum(['owner', 'member'] as ['owner', 'member']).default('member'),
+    role: p.enum([...GROUP_ROLES]).default('member'),
     joinedAt: p.datetime(),
     /** Highest sequence this member has read; only moves forward. */
     lastReadSeq: p.integer().default(0),
@@ -102,7 +100,7 @@ export const Invitation = defineEntity({
     group: p.manyToOne(Group).mapToPk().deleteRule('cascade'),
     inviter: p.manyToOne(User).mapToPk().deleteRule('cascade'),
     invitee: p.manyToOne(User).mapToPk().index().deleteRule('cascade'),
-    status: p.enum(['pending', 'accepted', 'declined', 'cancelled'] as ['pending', 'accepted', 'declined', 'cancelled']).default('pending'),
+    status: p.enum([...INVITATION_STATUSES]).default('pending'),
     createdAt: p.datetime(),
     respondedAt: p.datetime().nullable(),
   },

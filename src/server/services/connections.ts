@@ -50,10 +50,6 @@ export function createConnectionRegistry() {
       return byUser.has(userId);
     },
 
-    connectionCount(userId: number): number {
-      return byUser.get(userId)?.size ?? 0;
-    },
-
     /** Called when a user's first connection on this instance opens. */
     onFirstConnection(listener: ConnectionListener): void {
       firstListeners.push(listener);

@@ -106,13 +106,6 @@ export function createConversationService({ orm, bus, clock }: Deps, membership:
       return conversationDTOs(em, userId, memberships.map((m) => m.conversation));
     },
 
-    async get(userId: number, conversationId: number): Promise<ConversationDTO> {
-      await membership.assertMember(conversationId, userId);
-      const [conversation] = await conversationDTOs(orm.em.fork(), userId, [conversationId]);
-      if (!conversation) throw notFound('Conversation');
-      return conversation;
-    },
-
     /** Newest first; `cursor` is the `nextCursor` of the previous page (a sequence number). */
     async history(
       userId: number,
