@@ -30,6 +30,9 @@ type Request = { id: number; cmd: string; args?: unknown };
 /** Child side. */
 export function serveControl(handlers: Handlers) {
   const gc = (globalThis as { gc?: () => void }).gc;
+  let profiler: import('node:inspector').Session | undefined;
+  const post = (method: string) =>
+    new Promise<unknown>((resolve, reject) => profiler!.post(method, (error, result) => (error ? reject(error) : resolve(result))));
   const commands: Record<string, (args: unknown) => unknown> = {
     async memory() {
       for (let i = 0; i < 3; i++) {
@@ -45,6 +48,23 @@ export function serveControl(handlers: Handlers) {
       gc?.();
       const { writeHeapSnapshot } = await import('node:v8');
       return writeHeapSnapshot((args as { path?: string } | undefined)?.path);
+    },
+    /** Diagnostics (`BENCH_PROFILE_DIR`): a CPU profile of one step, through the inspector. */
+    async profileStart() {
+      const inspector = await import('node:inspector');
+      profiler ??= new inspector.Session();
+      profiler.connect();
+      await post('Profiler.enable');
+      await post('Profiler.start');
+      return true;
+    },
+    async profileStop(args) {
+      const { profile } = (await post('Profiler.stop')) as { profile: unknown };
+      profiler!.disconnect();
+      const path = (args as { path: string }).path;
+      const { writeFile } = await import('node:fs/promises');
+      await writeFile(path, JSON.stringify(profile));
+      return path;
     },
     seed: (args) => handlers.seed!(args as SeedRequest),
     procedures: () => handlers.procedures?.() ?? [],
@@ -83,11 +103,18 @@ export type ServerProcess = {
   close(): Promise<void>;
 };
 
+/**
+ * Runtime flags of every server process, ours and the baselines alike: `npm start` runs ours with
+ * a 32 MB young-generation semi-space (V8's default is 16 MB), where short-lived per-message garbage
+ * dies instead of being copied; the baselines get the same so the comparison stays even.
+ */
+export const SERVER_NODE_FLAGS = ['--max-semi-space-size=32'];
+
 /** Parent side: spawns the server (with --expose-gc, plus BENCH_NODE_FLAGS such as --cpu-prof). */
 export async function startServerProcess(kind: ServerKind): Promise<ServerProcess> {
   const entry = fileURLToPath(new URL(ENTRIES[kind], import.meta.url));
   const extra = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, ['--expose-gc', ...extra, '--import', 'tsx', entry], {
+  const child = spawn(process.execPath, ['--expose-gc', ...SERVER_NODE_FLAGS, ...extra, '--import', 'tsx', entry], {
     stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
     env: { ...process.env, NODE_ENV: 'production' },
   });

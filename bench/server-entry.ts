@@ -68,3 +68,21 @@ serveControl({
     rmSync(folder, { recursive: true, force: true });
   },
 });
+
+if (process.env.BENCH_DIAG) {
+  const { PerformanceObserver, monitorEventLoopDelay } = await import('node:perf_hooks');
+  const gcs: number[] = [];
+  new PerformanceObserver((list) => { for (const e of list.getEntries()) gcs.push(e.duration); }).observe({ entryTypes: ['gc'] });
+  const h = monitorEventLoopDelay({ resolution: 5 });
+  h.enable();
+  let cpu = process.cpuUsage();
+  setInterval(() => {
+    const now = process.cpuUsage();
+    const pct = Math.round((now.user - cpu.user + now.system - cpu.system) / 20_000);
+    cpu = now;
+    const big = gcs.filter((d) => d > 10).map((d) => d.toFixed(0));
+    process.stderr.write(`diag: cpu ${pct}% loop p50 ${(h.percentile(50) / 1e6).toFixed(1)} p99 ${(h.percentile(99) / 1e6).toFixed(1)} max ${(h.max / 1e6).toFixed(1)} ms; gc n=${gcs.length} total ${gcs.reduce((a, b) => a + b, 0).toFixed(0)} ms, >10ms: ${big.join(',')}\n`);
+    gcs.length = 0;
+    h.reset();
+  }, 2000).unref();
+}

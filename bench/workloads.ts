@@ -183,9 +183,12 @@ export async function runFanout(kind: ServerKind, params: FanoutParams, log: (li
     plan.push({ step: 'flat out', rate: null });
     for (let i = 0; i < plan.length; i++) {
       const { step, rate } = plan[i]!;
+      const profileDir = process.env.BENCH_PROFILE_DIR;
+      if (profileDir) await server.call('profileStart');
       const meter = await cpuMeter(server);
       const results = await pool.all<StepResult>('run', { rate: rate === null ? null : rate / params.workers, durationMs: params.stepMs, window: params.window });
       const cpu = await meter();
+      if (profileDir) log(`  profile: ${await server.call<string>('profileStop', { path: `${profileDir}/${kind}-${step.replace(/\W+/g, '_')}.cpuprofile` })}`);
       const check = sumChecks(await pool.all<CheckResult>('drain', { timeoutMs: 30_000 }));
       const seconds = params.stepMs / 1000;
       const acked = results.reduce((n, r) => n + r.acked, 0);
