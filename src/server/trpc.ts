@@ -24,23 +24,27 @@ export function toTRPCError(error: unknown): unknown {
   return error;
 }
 
-const mapDomainErrors = t.middleware(async ({ next }) => {
-  const result = await next();
+/** Rethrows what a service threw (DomainError, ORM constraint errors) as the matching TRPCError. */
+function mapDomainErrors<R extends { ok: boolean; error?: { cause?: unknown } }>(result: R): R {
   if (!result.ok) {
-    const mapped = toTRPCError(result.error.cause);
+    const mapped = toTRPCError(result.error?.cause);
     if (mapped instanceof TRPCError) throw mapped;
   }
   return result;
-});
+}
 
 export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
-export const publicProcedure = t.procedure.use(mapDomainErrors);
+export const publicProcedure = t.procedure.use(async ({ next }) => mapDomainErrors(await next()));
 
-/** Requires a signed-in user; the resolver sees `ctx.user` as non-null. */
-export const authedProcedure = publicProcedure.use(({ ctx, next }) => {
+/**
+ * Requires a signed-in user; the resolver sees `ctx.user` as non-null. One middleware for both
+ * checks: each tRPC middleware level copies the call options and the context, which is
+ * measurable on a path taken thousands of times a second (`message.send`).
+ */
+export const authedProcedure = t.procedure.use(async ({ ctx, next }) => {
   if (!ctx.user) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Sign in first' });
-  return next({ ctx: { ...ctx, user: ctx.user } });
+  return mapDomainErrors(await next({ ctx: { user: ctx.user } }));
 });
 
 /**

@@ -2,7 +2,6 @@ import { createServer as createNodeServer, type IncomingMessage, type Server } f
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
-import { applyWSSHandler } from '@trpc/server/adapters/ws';
 import { WebSocketServer } from 'ws';
 import { LIMITS } from '../../shared/limits.js';
 import type { AppDeps, Identity } from '../context.js';
@@ -12,6 +11,7 @@ import { sessionTokenFrom } from './cookies.js';
 import { isOriginAllowed } from './origin.js';
 import { serviceIdentityFrom } from './service-token.js';
 import { createStaticHandler } from './static.js';
+import { applyLeanWSHandler } from './ws-adapter.js';
 
 export const API_PATH = '/trpc';
 
@@ -109,10 +109,11 @@ export function createHttpServer(deps: AppDeps, { staticDir }: HttpOptions) {
     }
   });
 
-  const handler = applyWSSHandler({
+  // tRPC's WebSocket wire protocol (what wsLink speaks) with a leaner delivery path; see ws-adapter.ts.
+  const handler = applyLeanWSHandler({
     wss,
     router: appRouter,
-    keepAlive: { enabled: true, pingMs: config.timings.keepAlivePingMs, pongWaitMs: config.timings.keepAlivePongWaitMs },
+    keepAlive: { pingMs: config.timings.keepAlivePingMs, pongWaitMs: config.timings.keepAlivePongWaitMs },
     onError,
     // Never throws: an anonymous socket gets UNAUTHORIZED per procedure instead of a reconnect loop.
     createContext: ({ req }) =>
@@ -151,6 +152,7 @@ export function createHttpServer(deps: AppDeps, { staticDir }: HttpOptions) {
     /** Tells clients to reconnect, closes every socket, and stops accepting connections. */
     async close(): Promise<void> {
       clearInterval(bufferWatch);
+      handler.stop();
       handler.broadcastReconnectNotification();
       for (const client of wss.clients) client.close(1001, 'server shutting down');
       await new Promise<void>((resolve) => wss.close(() => resolve()));

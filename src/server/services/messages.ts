@@ -22,9 +22,13 @@ export function createMessageService(deps: Deps, membership: MembershipService, 
       // Published in commit order; awaited once per batch so a failing transport is reported.
       const published: Array<Promise<void>> = [];
       for (const message of messages) {
-        published.push(bus.publish(topics.conversation(message.conversationId), { type: 'message', message }));
+        // Frozen: every subscriber receives these same objects, and the WebSocket adapter
+        // serializes a frozen object once for all of them.
+        Object.freeze(message);
+        const event = Object.freeze({ type: 'message', message } as const);
+        published.push(bus.publish(topics.conversation(message.conversationId), event));
         const members = membership.cached(message.conversationId) ?? (await membership.members(message.conversationId));
-        const inboxEvent = { type: 'message', message } as const;
+        const inboxEvent = event;
         for (const memberId of members) published.push(bus.publish(topics.inbox(memberId), inboxEvent));
       }
       hooks.afterPublish?.(messages);

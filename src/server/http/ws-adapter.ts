@@ -1,0 +1,390 @@
+/**
+ * A lean WebSocket adapter for tRPC routers: the wire protocol of `@trpc/server/adapters/ws`
+ * (what `wsLink` speaks), with a cheaper path for what a realtime server does most, pushing
+ * subscription data.
+ *
+ * Why not `applyWSSHandler`: profiled under fan-out (BENCHMARKS.md), its per-event path (an
+ * object spread per response in `transformTRPCResponse`, `Unpromise.race` per iteration, the
+ * generic encoder) and one `writev` per frame took more CPU than everything else the server does.
+ * Here a data frame is built as a string around the payload's JSON, a frozen object is serialized
+ * once however many subscribers receive it, the frames written to one socket in one turn of the
+ * event loop leave in one `writev`, and keepalive is one sweep for all sockets instead of two
+ * timers per socket reset on every frame. Procedures, middlewares, context and errors are tRPC's
+ * own (`callTRPCProcedure`, `getErrorShape`), so any router works and `createCaller` sees the
+ * same procedures.
+ *
+ * Protocol: a text frame holds one request or an array of requests
+ * (`{id, method: 'query' | 'mutation' | 'subscription' | 'subscription.stop', params: {path, input, lastEventId}}`);
+ * answers are `{id, result: {type: 'data' | 'started' | 'stopped', data?, id?}}` or
+ * `{id, error}`; `PING`/`PONG` text frames in both directions; `{id: null, method: 'reconnect'}`
+ * asks clients to reconnect. With `?connectionParams=1` the first frame is
+ * `{method: 'connectionParams', data}`.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import {
+  callTRPCProcedure,
+  getErrorShape,
+  getTRPCErrorFromUnknown,
+  isTrackedEnvelope,
+  TRPCError,
+  transformTRPCResponse,
+  type AnyTRPCRouter,
+  type inferRouterContext,
+} from '@trpc/server';
+import { isObservable, observableToAsyncIterable } from '@trpc/server/observable';
+import { parseTRPCMessage } from '@trpc/server/rpc';
+import type { WebSocket, WebSocketServer } from 'ws';
+
+const OPEN = 1;
+
+type RequestId = string | number;
+type ProcedureType = 'query' | 'mutation' | 'subscription';
+
+export type WsErrorInfo<TContext> = {
+  error: TRPCError;
+  path: string | undefined;
+  type: ProcedureType | 'unknown';
+  ctx: TContext | undefined;
+  input: unknown;
+  req: IncomingMessage;
+};
+
+export type WsAdapterOptions<TRouter extends AnyTRPCRouter> = {
+  wss: WebSocketServer;
+  router: TRouter;
+  /** Once per connection. Throwing closes the socket after answering with the error. */
+  createContext: (opts: {
+    req: IncomingMessage;
+    ws: WebSocket;
+    connectionParams: Record<string, string> | null;
+  }) => inferRouterContext<TRouter> | Promise<inferRouterContext<TRouter>>;
+  onError?: (info: WsErrorInfo<inferRouterContext<TRouter>>) => void;
+  /** Server PINGs after `pingMs` of silence and terminates the socket if nothing comes back within `pongWaitMs`. */
+  keepAlive?: { pingMs: number; pongWaitMs: number };
+};
+
+type Connection<TContext> = {
+  ws: WebSocket;
+  req: IncomingMessage;
+  socket: Duplex | null;
+  ctx: TContext | undefined;
+  /** Resolves when the context is ready; null while waiting for the connectionParams frame. */
+  ready: Promise<boolean> | null;
+  /** Every subscription of the socket, by request id; aborted when the socket closes. */
+  subscriptions: Map<RequestId, AbortController>;
+  closed: AbortController;
+  lastSeen: number;
+  pingSentAt: number;
+  corked: boolean;
+};
+
+/** JSON of frozen objects, computed once: a published event reaches every subscriber as the same object. */
+const frozenJson = new WeakMap<object, string>();
+
+function encodeValue(value: unknown): string | undefined {
+  if (value !== null && typeof value === 'object' && Object.isFrozen(value)) {
+    let json = frozenJson.get(value);
+    if (json === undefined) {
+      json = JSON.stringify(value);
+      frozenJson.set(value, json);
+    }
+    return json;
+  }
+  return JSON.stringify(value);
+}
+
+/** JSON.stringify, reusing the cached JSON of frozen objects, also as array elements (a batch of events). */
+export function encodeJson(value: unknown): string | undefined {
+  if (!Array.isArray(value) || Object.isFrozen(value) || typeof (value as { toJSON?: unknown }).toJSON === 'function') {
+    return encodeValue(value);
+  }
+  let out = '[';
+  for (let i = 0; i < value.length; i++) {
+    if (i > 0) out += ',';
+    out += encodeValue(value[i]) ?? 'null';
+  }
+  return `${out}]`;
+}
+
+export function applyLeanWSHandler<TRouter extends AnyTRPCRouter>(opts: WsAdapterOptions<TRouter>) {
+  type TContext = inferRouterContext<TRouter>;
+  const { wss, router } = opts;
+  const config = router._def._config;
+  const transformer = config.transformer;
+  const connections = new Set<Connection<TContext>>();
+
+  // --- Output: every frame goes through `send`, which corks the socket for the rest of this turn.
+  let toUncork: Array<Connection<TContext>> = [];
+  const uncorkAll = () => {
+    const list = toUncork;
+    toUncork = [];
+    for (const connection of list) {
+      connection.corked = false;
+      if (connection.socket && !connection.socket.destroyed) connection.socket.uncork();
+    }
+  };
+  function send(connection: Connection<TContext>, frame: string) {
+    if (connection.ws.readyState !== OPEN) return;
+    if (!connection.corked && connection.socket) {
+      connection.corked = true;
+      connection.socket.cork();
+      if (toUncork.push(connection) === 1) setImmediate(uncorkAll);
+    }
+    connection.ws.send(frame);
+  }
+
+  const head = (id: RequestId | null, jsonrpc: '2.0' | undefined) =>
+    jsonrpc === undefined ? `{"id":${JSON.stringify(id)},` : `{"id":${JSON.stringify(id)},"jsonrpc":"2.0",`;
+
+  function sendResult(connection: Connection<TContext>, id: RequestId, jsonrpc: '2.0' | undefined, type: 'started' | 'stopped') {
+    send(connection, `${head(id, jsonrpc)}"result":{"type":"${type}"}}`);
+  }
+
+  function sendData(connection: Connection<TContext>, id: RequestId, jsonrpc: '2.0' | undefined, value: unknown) {
+    if (isTrackedEnvelope(value)) {
+      const [eventId, data] = value;
+      const eventJson = JSON.stringify(eventId);
+      const json = encodeJson(transformer.output.serialize(data));
+      const payload = json === undefined ? `{"id":${eventJson}}` : `{"id":${eventJson},"data":${json}}`;
+      send(connection, `${head(id, jsonrpc)}"result":{"type":"data","id":${eventJson},"data":${payload}}}`);
+      return;
+    }
+    const json = encodeJson(transformer.output.serialize(value));
+    send(connection, `${head(id, jsonrpc)}"result":{"type":"data"${json === undefined ? '' : `,"data":${json}`}}}`);
+  }
+
+  function sendError(
+    connection: Connection<TContext>,
+    id: RequestId | null,
+    jsonrpc: '2.0' | undefined,
+    cause: unknown,
+    call: { type: ProcedureType | 'unknown'; path: string | undefined; input: unknown },
+  ) {
+    const error = getTRPCErrorFromUnknown(cause);
+    const { ctx, req } = connection;
+    opts.onError?.({ error, ctx, req, ...call });
+    const shape = getErrorShape({ config, error, ctx, ...call });
+    send(connection, JSON.stringify(transformTRPCResponse(config, { id, jsonrpc, error: shape })));
+  }
+
+  function createContext(connection: Connection<TContext>, connectionParams: () => Record<string, string> | null): Promise<boolean> {
+    return (async () => {
+      try {
+        connection.ctx = await opts.createContext({ req: connection.req, ws: connection.ws, connectionParams: connectionParams() });
+        return true;
+      } catch (cause) {
+        sendError(connection, null, undefined, cause, { type: 'unknown', path: undefined, input: undefined });
+        setImmediate(() => connection.ws.close());
+        return false;
+      }
+    })();
+  }
+
+  async function runSubscription(
+    connection: Connection<TContext>,
+    id: RequestId,
+    jsonrpc: '2.0' | undefined,
+    iterator: AsyncIterator<unknown>,
+    controller: AbortController,
+    call: { type: 'subscription'; path: string; input: unknown },
+  ) {
+    // Streams end when their signal aborts; return() covers one that does not watch it.
+    const onAbort = () => void iterator.return?.().catch(() => undefined);
+    controller.signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      while (true) {
+        const next = await iterator.next();
+        if (next.done || controller.signal.aborted) break;
+        sendData(connection, id, jsonrpc, next.value);
+      }
+      sendResult(connection, id, jsonrpc, 'stopped');
+    } catch (cause) {
+      if (!controller.signal.aborted) sendError(connection, id, jsonrpc, cause, call);
+    } finally {
+      controller.signal.removeEventListener('abort', onAbort);
+      if (connection.subscriptions.get(id) === controller) connection.subscriptions.delete(id);
+      controller.abort();
+    }
+  }
+
+  async function handleRequest(connection: Connection<TContext>, message: ReturnType<typeof parseTRPCMessage>, batchIndex: number) {
+    const { id, jsonrpc } = message;
+    if (id === null) {
+      const error = new TRPCError({ code: 'PARSE_ERROR', message: '`id` is required' });
+      return sendError(connection, null, jsonrpc, error, { type: 'unknown', path: undefined, input: undefined });
+    }
+    if (message.method === 'subscription.stop') {
+      connection.subscriptions.get(id)?.abort();
+      return;
+    }
+    const type = message.method as ProcedureType;
+    const { path, lastEventId } = message.params;
+    let { input } = message.params;
+    if (lastEventId !== undefined) {
+      input = input !== null && typeof input === 'object' && !Array.isArray(input) ? { ...input, lastEventId } : (input ?? { lastEventId });
+    }
+    const call = { type, path, input };
+
+    let controller: AbortController | null = null;
+    if (type === 'subscription') {
+      if (connection.subscriptions.has(id)) {
+        return sendError(connection, id, jsonrpc, new TRPCError({ code: 'BAD_REQUEST', message: `Duplicate id ${id}` }), call);
+      }
+      // Registered before the procedure runs, so a socket closing meanwhile aborts it too.
+      controller = new AbortController();
+      connection.subscriptions.set(id, controller);
+    }
+    try {
+      if (connection.ctx === undefined && !(await connection.ready)) return;
+      const result = await callTRPCProcedure({
+        router,
+        path,
+        getRawInput: async () => input,
+        ctx: connection.ctx,
+        type,
+        signal: controller?.signal ?? connection.closed.signal,
+        batchIndex,
+      });
+      const iterable = isObservable(result)
+        ? observableToAsyncIterable(result, (controller ?? connection.closed).signal)
+        : isAsyncIterable(result)
+          ? result
+          : null;
+      if (!controller) {
+        if (iterable) {
+          throw new TRPCError({ code: 'UNSUPPORTED_MEDIA_TYPE', message: `Cannot return an async iterable or observable from a ${type} procedure with WebSockets` });
+        }
+        return sendData(connection, id, jsonrpc, result);
+      }
+      if (!iterable) {
+        throw new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: `Subscription ${path} did not return an observable or an async iterable` });
+      }
+      const iterator = iterable[Symbol.asyncIterator]();
+      if (controller.signal.aborted) {
+        // Stopped (or the socket closed) while the procedure ran.
+        void iterator.return?.()?.catch(() => undefined);
+        return;
+      }
+      sendResult(connection, id, jsonrpc, 'started');
+      void runSubscription(connection, id, jsonrpc, iterator, controller, { type: 'subscription', path, input });
+    } catch (cause) {
+      if (controller) {
+        if (connection.subscriptions.get(id) === controller) connection.subscriptions.delete(id);
+        controller.abort();
+      }
+      sendError(connection, id, jsonrpc, cause, call);
+    }
+  }
+
+  function onMessage(connection: Connection<TContext>, raw: unknown, isBinary: boolean) {
+    connection.lastSeen = Date.now();
+    connection.pingSentAt = 0;
+    const text = isBinary ? null : Buffer.isBuffer(raw) ? raw.toString('utf8') : null;
+    if (text === 'PONG') return;
+    if (text === 'PING') return send(connection, 'PONG');
+    if (text === null) {
+      const error = new TRPCError({ code: 'PARSE_ERROR', message: 'Binary frames are not accepted: send JSON text' });
+      return sendError(connection, null, undefined, error, { type: 'unknown', path: undefined, input: undefined });
+    }
+    if (!connection.ready) {
+      connection.ready = createContext(connection, () => {
+        try {
+          const message = JSON.parse(text) as { method?: unknown; data?: unknown };
+          if (message?.method !== 'connectionParams') throw new Error('expected the connectionParams message first');
+          return parseConnectionParams(message.data);
+        } catch (cause) {
+          throw new TRPCError({ code: 'PARSE_ERROR', message: 'Malformed TRPCConnectionParamsMessage', cause });
+        }
+      });
+      return;
+    }
+    let messages: Array<ReturnType<typeof parseTRPCMessage>>;
+    try {
+      const json: unknown = JSON.parse(text);
+      messages = (Array.isArray(json) ? json : [json]).map((item) => parseTRPCMessage(item, transformer));
+    } catch (cause) {
+      return sendError(connection, null, undefined, new TRPCError({ code: 'PARSE_ERROR', cause }), { type: 'unknown', path: undefined, input: undefined });
+    }
+    for (let i = 0; i < messages.length; i++) void handleRequest(connection, messages[i]!, i);
+  }
+
+  wss.on('connection', (ws: WebSocket, req: IncomingMessage) => {
+    const connection: Connection<TContext> = {
+      ws,
+      req,
+      // ws keeps the TCP socket private; corking is skipped if a version ever lacks it.
+      socket: (ws as unknown as { _socket?: Duplex })._socket ?? null,
+      ctx: undefined,
+      ready: null,
+      subscriptions: new Map(),
+      closed: new AbortController(),
+      lastSeen: Date.now(),
+      pingSentAt: 0,
+      corked: false,
+    };
+    connections.add(connection);
+    const wantsParams = new URL(req.url ?? '/', 'http://localhost').searchParams.get('connectionParams') === '1';
+    if (!wantsParams) connection.ready = createContext(connection, () => null);
+    ws.on('message', (raw, isBinary) => onMessage(connection, raw, isBinary));
+    ws.on('error', (cause) => {
+      opts.onError?.({ error: getTRPCErrorFromUnknown(cause), ctx: connection.ctx, req, type: 'unknown', path: undefined, input: undefined });
+    });
+    ws.once('close', () => {
+      connections.delete(connection);
+      for (const controller of connection.subscriptions.values()) controller.abort();
+      connection.subscriptions.clear();
+      connection.closed.abort();
+    });
+  });
+
+  // Keepalive: one sweep for every socket. Any frame from the client counts as a sign of life.
+  let sweep: NodeJS.Timeout | null = null;
+  if (opts.keepAlive) {
+    const { pingMs, pongWaitMs } = opts.keepAlive;
+    sweep = setInterval(
+      () => {
+        const now = Date.now();
+        for (const connection of connections) {
+          if (connection.pingSentAt > 0) {
+            if (now - connection.pingSentAt >= pongWaitMs) connection.ws.terminate();
+          } else if (now - connection.lastSeen >= pingMs) {
+            connection.pingSentAt = now;
+            send(connection, 'PING');
+          }
+        }
+      },
+      Math.max(10, Math.min(pingMs, pongWaitMs) / 4),
+    );
+    sweep.unref();
+  }
+
+  return {
+    broadcastReconnectNotification() {
+      for (const connection of connections) send(connection, '{"id":null,"method":"reconnect"}');
+    },
+    /** Open connections (diagnostics). */
+    get connectionCount() {
+      return connections.size;
+    },
+    stop() {
+      if (sweep) clearInterval(sweep);
+    },
+  };
+}
+
+function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
+  return value !== null && typeof value === 'object' && Symbol.asyncIterator in value;
+}
+
+/** `connectionParams` are a flat record of strings (what wsLink sends), or null. */
+function parseConnectionParams(data: unknown): Record<string, string> | null {
+  if (data === null || data === undefined) return null;
+  if (typeof data !== 'object' || Array.isArray(data)) throw new Error('connectionParams must be an object');
+  const params: Record<string, string> = {};
+  for (const [key, value] of Object.entries(data)) {
+    if (typeof value !== 'string') throw new Error(`connectionParams.${key} must be a string`);
+    params[key] = value;
+  }
+  return params;
+}
