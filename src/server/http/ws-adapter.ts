@@ -7,7 +7,8 @@
  * object spread per response in `transformTRPCResponse`, `Unpromise.race` per iteration, the
  * generic encoder) and one `writev` per frame took more CPU than everything else the server does.
  * Here a data frame is built as a string around the payload's JSON, a frozen object is serialized
- * once however many subscribers receive it, the frames written to one socket in one turn of the
+ * once however many subscribers receive it (freezing is a promise that nothing below it changes
+ * either: `Object.freeze` is shallow, the cache trusts the whole object), the frames written to one socket in one turn of the
  * event loop leave in one `writev`, and keepalive is one sweep for all sockets instead of two
  * timers per socket reset on every frame. Procedures, middlewares, context and errors are tRPC's
  * own (`callTRPCProcedure`, `getErrorShape`), so any router works and `createCaller` sees the
@@ -47,7 +48,6 @@ export type WsErrorInfo<TContext> = {
   type: ProcedureType | 'unknown';
   ctx: TContext | undefined;
   input: unknown;
-  req: IncomingMessage;
 };
 
 export type WsAdapterOptions<TRouter extends AnyTRPCRouter> = {
@@ -64,16 +64,20 @@ export type WsAdapterOptions<TRouter extends AnyTRPCRouter> = {
   keepAlive?: { pingMs: number; pongWaitMs: number };
 };
 
+/** An open subscription: aborting the controller (the procedure's signal) ends it. */
+type Subscription = { controller: AbortController; iterator: AsyncIterator<unknown> | null };
+
 type Connection<TContext> = {
   ws: WebSocket;
-  req: IncomingMessage;
   socket: Duplex | null;
   ctx: TContext | undefined;
   /** Resolves when the context is ready; null while waiting for the connectionParams frame. */
   ready: Promise<boolean> | null;
   /** Every subscription of the socket, by request id; aborted when the socket closes. */
-  subscriptions: Map<RequestId, AbortController>;
-  closed: AbortController;
+  subscriptions: Map<RequestId, Subscription>;
+  /** The signal of queries and mutations, aborted when the socket closes; made on first use (an AbortController costs ~0.5 KB). */
+  closed: AbortController | null;
+  isClosed: boolean;
   lastSeen: number;
   pingSentAt: number;
   corked: boolean;
@@ -141,16 +145,25 @@ export function applyLeanWSHandler<TRouter extends AnyTRPCRouter>(opts: WsAdapte
     send(connection, `${head(id, jsonrpc)}"result":{"type":"${type}"}}`);
   }
 
+  // With the default (identity) transformer a data frame is built as a string around the
+  // payload's JSON; any other transformer serializes the whole result as tRPC does.
+  const probe = {};
+  const identityTransformer = transformer.output.serialize(probe) === probe;
+
   function sendData(connection: Connection<TContext>, id: RequestId, jsonrpc: '2.0' | undefined, value: unknown) {
-    if (isTrackedEnvelope(value)) {
+    const tracked = isTrackedEnvelope(value);
+    if (!identityTransformer) {
+      const result = tracked ? { type: 'data' as const, id: value[0], data: { id: value[0], data: value[1] } } : { type: 'data' as const, data: value };
+      return send(connection, JSON.stringify(transformTRPCResponse(config, { id, jsonrpc, result })));
+    }
+    if (tracked) {
       const [eventId, data] = value;
       const eventJson = JSON.stringify(eventId);
-      const json = encodeJson(transformer.output.serialize(data));
+      const json = encodeJson(data);
       const payload = json === undefined ? `{"id":${eventJson}}` : `{"id":${eventJson},"data":${json}}`;
-      send(connection, `${head(id, jsonrpc)}"result":{"type":"data","id":${eventJson},"data":${payload}}}`);
-      return;
+      return send(connection, `${head(id, jsonrpc)}"result":{"type":"data","id":${eventJson},"data":${payload}}}`);
     }
-    const json = encodeJson(transformer.output.serialize(value));
+    const json = encodeJson(value);
     send(connection, `${head(id, jsonrpc)}"result":{"type":"data"${json === undefined ? '' : `,"data":${json}`}}}`);
   }
 
@@ -162,16 +175,20 @@ export function applyLeanWSHandler<TRouter extends AnyTRPCRouter>(opts: WsAdapte
     call: { type: ProcedureType | 'unknown'; path: string | undefined; input: unknown },
   ) {
     const error = getTRPCErrorFromUnknown(cause);
-    const { ctx, req } = connection;
-    opts.onError?.({ error, ctx, req, ...call });
+    const { ctx } = connection;
+    opts.onError?.({ error, ctx, ...call });
     const shape = getErrorShape({ config, error, ctx, ...call });
     send(connection, JSON.stringify(transformTRPCResponse(config, { id, jsonrpc, error: shape })));
   }
 
-  function createContext(connection: Connection<TContext>, connectionParams: () => Record<string, string> | null): Promise<boolean> {
+  function createContext(
+    connection: Connection<TContext>,
+    req: IncomingMessage,
+    connectionParams: () => Record<string, string> | null,
+  ): Promise<boolean> {
     return (async () => {
       try {
-        connection.ctx = await opts.createContext({ req: connection.req, ws: connection.ws, connectionParams: connectionParams() });
+        connection.ctx = await opts.createContext({ req, ws: connection.ws, connectionParams: connectionParams() });
         return true;
       } catch (cause) {
         sendError(connection, null, undefined, cause, { type: 'unknown', path: undefined, input: undefined });
@@ -185,13 +202,10 @@ export function applyLeanWSHandler<TRouter extends AnyTRPCRouter>(opts: WsAdapte
     connection: Connection<TContext>,
     id: RequestId,
     jsonrpc: '2.0' | undefined,
-    iterator: AsyncIterator<unknown>,
-    controller: AbortController,
+    subscription: Subscription & { iterator: AsyncIterator<unknown> },
     call: { type: 'subscription'; path: string; input: unknown },
   ) {
-    // Streams end when their signal aborts; return() covers one that does not watch it.
-    const onAbort = () => void iterator.return?.().catch(() => undefined);
-    controller.signal.addEventListener('abort', onAbort, { once: true });
+    const { controller, iterator } = subscription;
     try {
       while (true) {
         const next = await iterator.next();
@@ -200,10 +214,11 @@ export function applyLeanWSHandler<TRouter extends AnyTRPCRouter>(opts: WsAdapte
       }
       sendResult(connection, id, jsonrpc, 'stopped');
     } catch (cause) {
-      if (!controller.signal.aborted) sendError(connection, id, jsonrpc, cause, call);
+      // A stream that throws because it was stopped (e.g. events.on() with the signal) ended normally.
+      if (controller.signal.aborted) sendResult(connection, id, jsonrpc, 'stopped');
+      else sendError(connection, id, jsonrpc, cause, call);
     } finally {
-      controller.signal.removeEventListener('abort', onAbort);
-      if (connection.subscriptions.get(id) === controller) connection.subscriptions.delete(id);
+      if (connection.subscriptions.get(id) === subscription) connection.subscriptions.delete(id);
       controller.abort();
     }
   }
@@ -215,7 +230,8 @@ export function applyLeanWSHandler<TRouter extends AnyTRPCRouter>(opts: WsAdapte
       return sendError(connection, null, jsonrpc, error, { type: 'unknown', path: undefined, input: undefined });
     }
     if (message.method === 'subscription.stop') {
-      connection.subscriptions.get(id)?.abort();
+      const subscription = connection.subscriptions.get(id);
+      if (subscription) stop(subscription);
       return;
     }
     const type = message.method as ProcedureType;
@@ -226,32 +242,21 @@ export function applyLeanWSHandler<TRouter extends AnyTRPCRouter>(opts: WsAdapte
     }
     const call = { type, path, input };
 
-    let controller: AbortController | null = null;
+    let subscription: Subscription | null = null;
     if (type === 'subscription') {
       if (connection.subscriptions.has(id)) {
         return sendError(connection, id, jsonrpc, new TRPCError({ code: 'BAD_REQUEST', message: `Duplicate id ${id}` }), call);
       }
       // Registered before the procedure runs, so a socket closing meanwhile aborts it too.
-      controller = new AbortController();
-      connection.subscriptions.set(id, controller);
+      subscription = { controller: new AbortController(), iterator: null };
+      connection.subscriptions.set(id, subscription);
     }
     try {
       if (connection.ctx === undefined && !(await connection.ready)) return;
-      const result = await callTRPCProcedure({
-        router,
-        path,
-        getRawInput: async () => input,
-        ctx: connection.ctx,
-        type,
-        signal: controller?.signal ?? connection.closed.signal,
-        batchIndex,
-      });
-      const iterable = isObservable(result)
-        ? observableToAsyncIterable(result, (controller ?? connection.closed).signal)
-        : isAsyncIterable(result)
-          ? result
-          : null;
-      if (!controller) {
+      const signal = subscription?.controller.signal ?? closedSignal(connection);
+      const result = await callTRPCProcedure({ router, path, getRawInput: async () => input, ctx: connection.ctx, type, signal, batchIndex });
+      const iterable = isObservable(result) ? observableToAsyncIterable(result, signal) : isAsyncIterable(result) ? result : null;
+      if (!subscription) {
         if (iterable) {
           throw new TRPCError({ code: 'UNSUPPORTED_MEDIA_TYPE', message: `Cannot return an async iterable or observable from a ${type} procedure with WebSockets` });
         }
@@ -261,23 +266,39 @@ export function applyLeanWSHandler<TRouter extends AnyTRPCRouter>(opts: WsAdapte
         throw new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: `Subscription ${path} did not return an observable or an async iterable` });
       }
       const iterator = iterable[Symbol.asyncIterator]();
-      if (controller.signal.aborted) {
-        // Stopped (or the socket closed) while the procedure ran.
+      if (signal.aborted) {
+        // Stopped (or the socket closed) while the procedure ran: end it and free the id.
         void iterator.return?.()?.catch(() => undefined);
-        return;
+        if (connection.subscriptions.get(id) === subscription) connection.subscriptions.delete(id);
+        return sendResult(connection, id, jsonrpc, 'stopped');
       }
+      subscription.iterator = iterator;
       sendResult(connection, id, jsonrpc, 'started');
-      void runSubscription(connection, id, jsonrpc, iterator, controller, { type: 'subscription', path, input });
+      void runSubscription(connection, id, jsonrpc, subscription as Subscription & { iterator: AsyncIterator<unknown> }, { type: 'subscription', path, input });
     } catch (cause) {
-      if (controller) {
-        if (connection.subscriptions.get(id) === controller) connection.subscriptions.delete(id);
-        controller.abort();
+      if (subscription) {
+        if (connection.subscriptions.get(id) === subscription) connection.subscriptions.delete(id);
+        subscription.controller.abort();
       }
       sendError(connection, id, jsonrpc, cause, call);
     }
   }
 
-  function onMessage(connection: Connection<TContext>, raw: unknown, isBinary: boolean) {
+  function closedSignal(connection: Connection<TContext>): AbortSignal {
+    if (!connection.closed) {
+      connection.closed = new AbortController();
+      if (connection.isClosed) connection.closed.abort();
+    }
+    return connection.closed.signal;
+  }
+
+  /** Streams end when their signal aborts; return() also ends one that does not watch it. */
+  function stop(subscription: Subscription) {
+    subscription.controller.abort();
+    void subscription.iterator?.return?.()?.catch(() => undefined);
+  }
+
+  function onMessage(connection: Connection<TContext>, req: IncomingMessage | null, raw: unknown, isBinary: boolean) {
     connection.lastSeen = Date.now();
     connection.pingSentAt = 0;
     const text = isBinary ? null : Buffer.isBuffer(raw) ? raw.toString('utf8') : null;
@@ -287,8 +308,8 @@ export function applyLeanWSHandler<TRouter extends AnyTRPCRouter>(opts: WsAdapte
       const error = new TRPCError({ code: 'PARSE_ERROR', message: 'Binary frames are not accepted: send JSON text' });
       return sendError(connection, null, undefined, error, { type: 'unknown', path: undefined, input: undefined });
     }
-    if (!connection.ready) {
-      connection.ready = createContext(connection, () => {
+    if (!connection.ready && req) {
+      connection.ready = createContext(connection, req, () => {
         try {
           const message = JSON.parse(text) as { method?: unknown; data?: unknown };
           if (message?.method !== 'connectionParams') throw new Error('expected the connectionParams message first');
@@ -312,29 +333,35 @@ export function applyLeanWSHandler<TRouter extends AnyTRPCRouter>(opts: WsAdapte
   wss.on('connection', (ws: WebSocket, req: IncomingMessage) => {
     const connection: Connection<TContext> = {
       ws,
-      req,
       // ws keeps the TCP socket private; corking is skipped if a version ever lacks it.
       socket: (ws as unknown as { _socket?: Duplex })._socket ?? null,
       ctx: undefined,
       ready: null,
       subscriptions: new Map(),
-      closed: new AbortController(),
+      closed: null,
+      isClosed: false,
       lastSeen: Date.now(),
       pingSentAt: 0,
       corked: false,
     };
     connections.add(connection);
     const wantsParams = new URL(req.url ?? '/', 'http://localhost').searchParams.get('connectionParams') === '1';
-    if (!wantsParams) connection.ready = createContext(connection, () => null);
-    ws.on('message', (raw, isBinary) => onMessage(connection, raw, isBinary));
+    if (!wantsParams) connection.ready = createContext(connection, req, () => null);
+    // `req` is only needed until the context exists: the closure below drops it after that.
+    let upgradeRequest: IncomingMessage | null = wantsParams ? req : null;
+    ws.on('message', (raw, isBinary) => {
+      onMessage(connection, upgradeRequest, raw, isBinary);
+      if (connection.ready) upgradeRequest = null;
+    });
     ws.on('error', (cause) => {
-      opts.onError?.({ error: getTRPCErrorFromUnknown(cause), ctx: connection.ctx, req, type: 'unknown', path: undefined, input: undefined });
+      opts.onError?.({ error: getTRPCErrorFromUnknown(cause), ctx: connection.ctx, type: 'unknown', path: undefined, input: undefined });
     });
     ws.once('close', () => {
       connections.delete(connection);
-      for (const controller of connection.subscriptions.values()) controller.abort();
+      for (const subscription of connection.subscriptions.values()) stop(subscription);
       connection.subscriptions.clear();
-      connection.closed.abort();
+      connection.isClosed = true;
+      connection.closed?.abort();
     });
   });
 
