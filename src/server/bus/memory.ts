@@ -17,8 +17,10 @@ export type MemoryBusOptions = {
 export function createMemoryBus({ maxQueue = 10_000 }: MemoryBusOptions = {}): EventBus {
   const subscribersByTopic = new Map<string, Set<Subscriber<unknown>>>();
 
+  // Methods live on the prototype and the queue is allocated on first use: a server holds one
+  // subscriber per open stream (several per connection), so per-instance closures add up.
   class Subscriber<E> implements BusSubscription<E> {
-    queue: E[] = [];
+    queue: E[] | null = null;
     overflowed = false;
     done = false;
     wake: ((result: IteratorResult<E[]>) => void) | null = null;
@@ -26,11 +28,13 @@ export function createMemoryBus({ maxQueue = 10_000 }: MemoryBusOptions = {}): E
 
     constructor(
       readonly keys: string[],
-      readonly signal: AbortSignal,
+      readonly signal: AbortSignal | undefined,
+      readonly onEnd: (() => void) | undefined,
     ) {}
 
     push(event: E) {
-      if (this.queue.length >= maxQueue) {
+      if (this.queue === null) this.queue = [];
+      else if (this.queue.length >= maxQueue) {
         this.queue = [];
         this.overflowed = true;
       }
@@ -39,21 +43,30 @@ export function createMemoryBus({ maxQueue = 10_000 }: MemoryBusOptions = {}): E
       // in the same turn (a committed batch) then travels in one yield, one frame per subscriber.
       if (this.wake && !this.wakeScheduled) {
         this.wakeScheduled = true;
-        queueMicrotask(this.flush);
+        queueMicrotask(() => this.flush());
       }
     }
 
-    flush = () => {
+    flush() {
       this.wakeScheduled = false;
       const wake = this.wake;
-      if (!wake || this.queue.length === 0) return;
-      this.wake = null;
       const batch = this.queue;
-      this.queue = [];
+      if (!wake || batch === null || batch.length === 0) return;
+      this.wake = null;
+      this.queue = null;
       wake({ done: false, value: batch });
-    };
+    }
 
-    end = () => {
+    /** The abort listener (an EventTarget calls `handleEvent` on listener objects). */
+    handleEvent() {
+      this.end();
+    }
+
+    close() {
+      this.end();
+    }
+
+    end() {
       if (this.done) return;
       this.done = true;
       for (const key of this.keys) {
@@ -62,12 +75,13 @@ export function createMemoryBus({ maxQueue = 10_000 }: MemoryBusOptions = {}): E
         set.delete(this as Subscriber<unknown>);
         if (set.size === 0) subscribersByTopic.delete(key);
       }
-      this.signal.removeEventListener('abort', this.end);
-      this.queue = [];
+      this.signal?.removeEventListener('abort', this);
+      this.queue = null;
       const wake = this.wake;
       this.wake = null;
       wake?.({ done: true, value: undefined });
-    };
+      this.onEnd?.();
+    }
 
     takeOverflow() {
       const overflowed = this.overflowed;
@@ -75,22 +89,22 @@ export function createMemoryBus({ maxQueue = 10_000 }: MemoryBusOptions = {}): E
       return overflowed;
     }
 
-    next = (): Promise<IteratorResult<E[]>> => {
-      if (this.queue.length > 0) {
-        const batch = this.queue;
-        this.queue = [];
+    next(): Promise<IteratorResult<E[]>> {
+      const batch = this.queue;
+      if (batch !== null && batch.length > 0) {
+        this.queue = null;
         return Promise.resolve({ done: false, value: batch });
       }
       if (this.done) return Promise.resolve({ done: true, value: undefined });
       return new Promise((resolve) => {
         this.wake = resolve;
       });
-    };
+    }
 
-    return = (): Promise<IteratorResult<E[]>> => {
+    return(): Promise<IteratorResult<E[]>> {
       this.end();
       return Promise.resolve({ done: true, value: undefined });
-    };
+    }
 
     [Symbol.asyncIterator]() {
       return this;
@@ -104,24 +118,21 @@ export function createMemoryBus({ maxQueue = 10_000 }: MemoryBusOptions = {}): E
       return Promise.resolve();
     },
 
-    subscribe<E>(topicOrTopics: Topic<E> | readonly Topic<E>[], { signal }: SubscribeOptions) {
-      const list: readonly Topic<E>[] = Array.isArray(topicOrTopics)
-        ? topicOrTopics
-        : [topicOrTopics as Topic<E>];
-      const subscriber = new Subscriber<E>(
-        [...new Set(list.map((topic) => topic.key))],
-        signal,
-      );
-      if (signal.aborted) {
-        subscriber.done = true;
+    subscribe<E>(topicOrTopics: Topic<E> | readonly Topic<E>[], { signal, onEnd }: SubscribeOptions = {}) {
+      const keys = Array.isArray(topicOrTopics)
+        ? [...new Set((topicOrTopics as readonly Topic<E>[]).map((topic) => topic.key))]
+        : [(topicOrTopics as Topic<E>).key];
+      const subscriber = new Subscriber<E>(keys, signal, onEnd);
+      if (signal?.aborted) {
+        subscriber.end();
         return subscriber;
       }
-      for (const key of subscriber.keys) {
+      for (const key of keys) {
         let set = subscribersByTopic.get(key);
         if (!set) subscribersByTopic.set(key, (set = new Set()));
         set.add(subscriber as Subscriber<unknown>);
       }
-      signal.addEventListener('abort', subscriber.end, { once: true });
+      signal?.addEventListener('abort', subscriber, { once: true });
       return subscriber;
     },
 

@@ -9,7 +9,9 @@ export type Topic<E> = { readonly key: string; readonly __event?: (event: E) => 
 
 export type SubscribeOptions = {
   /** Aborting ends the iteration and unregisters the listener at once. */
-  signal: AbortSignal;
+  signal?: AbortSignal;
+  /** Called once when the subscription ends, however it ends (abort, `return()`, bus closed). */
+  onEnd?: () => void;
 };
 
 /**
@@ -24,6 +26,8 @@ export interface BusSubscription<E> extends AsyncIterable<E[]> {
    * must then resynchronise from the database. Reading it resets it.
    */
   takeOverflow(): boolean;
+  /** Ends the subscription now (idempotent): unregisters it, ends the iteration, runs `onEnd`. */
+  close(): void;
 }
 
 export interface EventBus {

@@ -66,7 +66,7 @@ export function createHttpServer(deps: AppDeps, { staticDir }: HttpOptions) {
   };
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    socket.on('error', () => socket.destroy());
+    socket.on('error', destroySocket);
     const path = (req.url ?? '').split('?')[0];
     if (path !== API_PATH) return refuse(socket, '404 Not Found');
     if (!isOriginAllowed(req, config.allowedOrigins)) {
@@ -91,6 +91,8 @@ export function createHttpServer(deps: AppDeps, { staticDir }: HttpOptions) {
   wss.on('connection', (ws, req: IncomingMessage) => {
     // Token bucket per socket, checked on every frame: a few arithmetic operations, no
     // allocation (a limiter library's async consume per frame would cost more than the frame).
+    // The closure keeps the address, not the request: an open socket should not pin its headers.
+    const ip = clientIp(req);
     let tokens = limits.framesBurst;
     let refilledAt = Date.now();
     ws.on('message', () => {
@@ -98,7 +100,7 @@ export function createHttpServer(deps: AppDeps, { staticDir }: HttpOptions) {
       tokens = Math.min(limits.framesBurst, tokens + ((now - refilledAt) / 1000) * limits.framesPerSecond);
       refilledAt = now;
       if (--tokens < 0 && ws.readyState === ws.OPEN) {
-        logger.warn({ ip: clientIp(req) }, 'websocket closed: too many frames');
+        logger.warn({ ip }, 'websocket closed: too many frames');
         ws.close(1008, 'too many messages');
       }
     });
@@ -161,4 +163,12 @@ export function createHttpServer(deps: AppDeps, { staticDir }: HttpOptions) {
       for (const client of wss.clients) client.terminate();
     },
   };
+}
+
+/**
+ * A socket's error listener for its whole life: module-level, so it does not keep the upgrade
+ * request and its buffers alive through a closure.
+ */
+function destroySocket(this: Duplex) {
+  this.destroy();
 }

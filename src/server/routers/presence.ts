@@ -1,6 +1,7 @@
 import type { PresenceDTO } from '../../shared/social.js';
 import { presenceWatchInput } from '../../shared/schemas.js';
 import { topics } from '../bus/topics.js';
+import type { BusSubscription } from '../bus/types.js';
 import { listenThenRead } from '../streams/replay.js';
 import { router, subscriptionProcedure } from '../trpc.js';
 
@@ -12,20 +13,23 @@ export const presenceRouter = router({
   watch: subscriptionProcedure.input(presenceWatchInput).subscription(async ({ ctx, input, signal }) => {
     const userIds = await ctx.services.presence.watchable(ctx.user.id, input.userIds);
     // Listen before the snapshot: a change in between arrives after it and wins.
-    const { live, stop, value: snapshot } = await listenThenRead(
+    const { live, value: snapshot } = await listenThenRead(
       ctx.bus,
       userIds.map(topics.presence),
       signal,
       () => ctx.services.presence.snapshot(userIds),
       ctx.releaseSlot,
     );
-    return (async function* (): AsyncGenerator<PresenceDTO[]> {
-      try {
-        yield snapshot;
-        for await (const changes of live) yield changes;
-      } finally {
-        stop.abort();
-      }
-    })();
+    return presenceChanges(live, snapshot);
   }),
 });
+
+/** Module-level, so an open stream holds only its subscription and the generator. */
+async function* presenceChanges(live: BusSubscription<PresenceDTO>, snapshot: PresenceDTO[]): AsyncGenerator<PresenceDTO[]> {
+  try {
+    yield snapshot;
+    for await (const changes of live) yield changes;
+  } finally {
+    live.close();
+  }
+}

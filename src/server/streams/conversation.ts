@@ -1,6 +1,7 @@
 import { tracked } from '@trpc/server';
 import type { ConversationEvent } from '../../shared/events.js';
 import { topics } from '../bus/topics.js';
+import type { BusSubscription } from '../bus/types.js';
 import type { AppDeps } from '../context.js';
 import { Message } from '../db/entities.js';
 import { toMessageDTO } from '../services/mappers.js';
@@ -23,69 +24,84 @@ type Options = {
  * before this resolves, so a caller that sends right after subscribing misses nothing.
  */
 export async function openConversationStream(deps: AppDeps, { userId, conversationId, lastEventId, signal, onEnd }: Options) {
-  const { bus, orm, services } = deps;
   // Listen before reading the database: whatever commits during the replay is queued, and the
   // seq check below drops what the replay already sent.
-  const { live, stop, value: start } = await listenThenRead(
-    bus,
+  const { live, value: start } = await listenThenRead(
+    deps.bus,
     topics.conversation(conversationId),
     signal,
     async () => (lastEventId != null ? Number(lastEventId) : latestSeq(deps, conversationId)),
     onEnd,
   );
-  let cursor = start;
-
   // A late subscriber first learns who is typing now (taken after listening: a change in
   // between arrives again live, and typing events are idempotent).
-  const typing = services.typing
+  const typing = deps.services.typing
     .typists(conversationId)
     .filter((typist) => typist !== userId)
     .map((typist): ConversationEvent => ({ type: 'typing', conversationId, userId: typist, typing: true }));
+  return conversationEvents({ deps, userId, conversationId, live, cursor: start, replayFirst: lastEventId != null, typing });
+}
 
-  async function* replay(upTo = Number.MAX_SAFE_INTEGER) {
-    const pages = pagesAfter(
-      cursor,
-      REPLAY_PAGE,
-      (after) =>
-        orm.em.fork().find(Message, { conversation: conversationId, seq: { $gt: after, $lt: upTo } }, { orderBy: { seq: 'asc' }, limit: REPLAY_PAGE }),
-      (row) => row.seq,
-    );
-    for await (const page of pages) {
-      cursor = page.cursor;
-      yield page.rows.map((row): ConversationEvent => ({ type: 'message', message: toMessageDTO(row) }));
-    }
-  }
+/** What one open stream holds between events (the generators below are module-level, so nothing else is kept per stream). */
+type StreamState = {
+  deps: AppDeps;
+  userId: number;
+  conversationId: number;
+  live: BusSubscription<ConversationEvent>;
+  /** Highest seq delivered. */
+  cursor: number;
+  replayFirst: boolean;
+  typing: ConversationEvent[] | null;
+};
 
-  return (async function* () {
-    try {
-      if (lastEventId != null) for await (const events of replay()) yield tracked(String(cursor), events);
-      if (typing.length > 0) yield tracked(String(cursor), typing);
+async function* conversationEvents(state: StreamState) {
+  const { live, userId, conversationId, deps } = state;
+  try {
+    if (state.replayFirst) for await (const events of replay(state)) yield tracked(String(state.cursor), events);
+    if (state.typing && state.typing.length > 0) yield tracked(String(state.cursor), state.typing);
+    state.typing = null;
 
-      for await (const batch of live) {
-        // Membership can change while the stream is open: a member who left gets nothing more.
-        const members = services.membership.cached(conversationId) ?? (await services.membership.members(conversationId));
-        if (!members.has(userId)) return;
-        if (live.takeOverflow()) for await (const events of replay()) yield tracked(String(cursor), events);
+    for await (const batch of live) {
+      // Membership can change while the stream is open: a member who left gets nothing more.
+      const members = deps.services.membership.cached(conversationId) ?? (await deps.services.membership.members(conversationId));
+      if (!members.has(userId)) return;
+      if (live.takeOverflow()) for await (const events of replay(state)) yield tracked(String(state.cursor), events);
 
-        const out: ConversationEvent[] = [];
-        for (const event of batch) {
-          if (event.type === 'message') {
-            const { seq } = event.message;
-            if (seq <= cursor) continue;
-            // A gap (dropped or reordered by a transport): fill it from the database first.
-            if (seq > cursor + 1) for await (const events of replay(seq)) out.push(...events);
-            cursor = seq;
-          } else if (event.type === 'typing' && event.userId === userId) {
-            continue; // the typist does not hear its own typing
-          }
-          out.push(event);
+      const out: ConversationEvent[] = [];
+      for (const event of batch) {
+        if (event.type === 'message') {
+          const { seq } = event.message;
+          if (seq <= state.cursor) continue;
+          // A gap (dropped or reordered by a transport): fill it from the database first.
+          if (seq > state.cursor + 1) for await (const events of replay(state, seq)) out.push(...events);
+          state.cursor = seq;
+        } else if (event.type === 'typing' && event.userId === userId) {
+          continue; // the typist does not hear its own typing
         }
-        if (out.length > 0) yield tracked(String(cursor), out);
+        out.push(event);
       }
-    } finally {
-      stop.abort();
+      if (out.length > 0) yield tracked(String(state.cursor), out);
     }
-  })();
+  } finally {
+    live.close();
+  }
+}
+
+/** Stored messages after the cursor (and before `upTo`), page by page, advancing the cursor. */
+async function* replay(state: StreamState, upTo = Number.MAX_SAFE_INTEGER) {
+  const { orm } = state.deps;
+  const { conversationId } = state;
+  const pages = pagesAfter(
+    state.cursor,
+    REPLAY_PAGE,
+    (after) =>
+      orm.em.fork().find(Message, { conversation: conversationId, seq: { $gt: after, $lt: upTo } }, { orderBy: { seq: 'asc' }, limit: REPLAY_PAGE }),
+    (row) => row.seq,
+  );
+  for await (const page of pages) {
+    state.cursor = page.cursor;
+    yield page.rows.map((row): ConversationEvent => ({ type: 'message', message: toMessageDTO(row) }));
+  }
 }
 
 async function latestSeq({ orm }: AppDeps, conversationId: number): Promise<number> {

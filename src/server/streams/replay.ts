@@ -1,10 +1,11 @@
 import type { BusSubscription, EventBus, Topic } from '../bus/types.js';
-import { linkedAbort } from './abort.js';
 
 /**
  * Starts listening on `topics`, then runs `read` (the database part of the recipe). Listening
  * first is what makes replay + live gap-free: anything committed while `read` runs is queued.
- * The subscription ends with `signal`, when the returned `stop` aborts, or if `read` fails.
+ * The subscription ends when `signal` aborts, when the stream calls `live.close()` (in its
+ * `finally`), or if `read` fails; `onEnd` runs once then, however it ends, even for a stream
+ * that was never iterated.
  */
 export async function listenThenRead<E, T>(
   bus: EventBus,
@@ -12,14 +13,12 @@ export async function listenThenRead<E, T>(
   signal: AbortSignal | undefined,
   read: () => Promise<T>,
   onEnd?: () => void,
-): Promise<{ live: BusSubscription<E>; stop: AbortController; value: T }> {
-  const stop = linkedAbort(signal);
-  if (onEnd) stop.signal.addEventListener('abort', onEnd, { once: true });
-  const live = bus.subscribe(topics, { signal: stop.signal });
+): Promise<{ live: BusSubscription<E>; value: T }> {
+  const live = bus.subscribe(topics, { signal, onEnd });
   try {
-    return { live, stop, value: await read() };
+    return { live, value: await read() };
   } catch (error) {
-    stop.abort();
+    live.close();
     throw error;
   }
 }
