@@ -85,6 +85,8 @@ export function idleTable(results: Results, params: IdleParams): string[] {
       `| ${count} | ${metric} | ${kinds.map((k) => fmt(pick(k) && get(pick(k)!))).join(' | ')} | ${ratio(pick('trpc') && get(pick('trpc')!), pick('socketio') && get(pick('socketio')!))} | ${ratio(pick('trpc') && get(pick('trpc')!), pick('ws') && get(pick('ws')!))} |`;
     lines.push(row('RSS KB / connection', (s) => s.rssPerConnKB));
     lines.push(row('heap KB / connection', (s) => s.heapPerConnKB));
+    lines.push(row('marginal RSS KB / connection (since previous row)', (s) => s.marginalRssPerConnKB ?? Number.NaN));
+    lines.push(row('marginal heap KB / connection (since previous row)', (s) => s.marginalHeapPerConnKB ?? Number.NaN));
     lines.push(row('setup / s', (s) => s.setupPerSec));
     lines.push(row('failed connections', (s) => s.failures));
     lines.push(row('server RSS MB', (s) => s.serverRssMB));

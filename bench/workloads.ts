@@ -225,6 +225,9 @@ export type IdleStep = {
   subscriptions: string[];
   rssPerConnKB: number;
   heapPerConnKB: number;
+  /** What the connections added since the previous step cost each (one-off costs such as JIT code and young-generation growth excluded); null on the first step. */
+  marginalRssPerConnKB: number | null;
+  marginalHeapPerConnKB: number | null;
   setupPerSec: number;
   failures: number;
   serverRssMB: number;
@@ -244,6 +247,7 @@ export async function runIdle(kind: ServerKind, params: IdleParams, log: (line: 
   const steps: IdleStep[] = [];
   try {
     const before = await server.memory();
+    let previous: { memory: typeof before; connected: number } | null = null;
     let connected = 0;
     for (const count of [...params.counts].sort((a, b) => a - b)) {
       // Spread each tranche over the workers in proportion to their users.
@@ -259,12 +263,15 @@ export async function runIdle(kind: ServerKind, params: IdleParams, log: (line: 
         subscriptions,
         rssPerConnKB: round((after.rss - before.rss) / connected / 1024),
         heapPerConnKB: round((after.heapUsed - before.heapUsed) / connected / 1024),
+        marginalRssPerConnKB: previous ? round((after.rss - previous.memory.rss) / (connected - previous.connected) / 1024) : null,
+        marginalHeapPerConnKB: previous ? round((after.heapUsed - previous.memory.heapUsed) / (connected - previous.connected) / 1024) : null,
         setupPerSec: Math.round(added / (ms / 1000)),
         failures: results.reduce((n, r) => n + r.failures, 0),
         serverRssMB: round(after.rss / 1024 / 1024),
       };
       steps.push(step);
-      log(`  ${kind} idle ${connected}: rss ${step.rssPerConnKB} KB/conn, heap ${step.heapPerConnKB} KB/conn, setup ${step.setupPerSec}/s, failures ${step.failures}${step.failures ? ` (${results.find((r) => r.firstError)?.firstError})` : ''}`);
+      previous = { memory: after, connected };
+      log(`  ${kind} idle ${connected}: rss ${step.rssPerConnKB} KB/conn, heap ${step.heapPerConnKB} KB/conn${step.marginalHeapPerConnKB === null ? '' : ` (marginal: rss ${step.marginalRssPerConnKB}, heap ${step.marginalHeapPerConnKB})`}, setup ${step.setupPerSec}/s, failures ${step.failures}${step.failures ? ` (${results.find((r) => r.firstError)?.firstError})` : ''}`);
     }
     return { params, subscriptions, steps };
   } finally {
