@@ -24,9 +24,7 @@ export function createAuthService({ orm, clock, config }: Deps) {
     const token = randomBytes(32).toString('base64url');
     const now = clock.now();
     const expiresAt = new Date(now + config.sessionTtlMs);
-    const em = orm.em.fork();
-    em.create(Session, { id: hashToken(token), user: user.id, createdAt: new Date(now), expiresAt });
-    await em.flush();
+    await orm.em.fork().insert(Session, { id: hashToken(token), user: user.id, createdAt: new Date(now), expiresAt });
     return { user, token, expiresAt };
   }
 
@@ -34,19 +32,16 @@ export function createAuthService({ orm, clock, config }: Deps) {
     async register({ username, password }: CredentialsInput): Promise<IssuedSession> {
       const em = orm.em.fork();
       if (await em.count(User, { username })) throw conflict('That username is taken');
-      const user = em.create(User, {
-        username,
-        passwordHash: await hashPassword(password),
-        createdAt: new Date(clock.now()),
-      });
+      const passwordHash = await hashPassword(password);
+      let id: number;
       try {
-        await em.flush();
+        id = Number(await em.insert(User, { username, passwordHash, createdAt: new Date(clock.now()) }));
       } catch (error) {
         // Two registrations of one name raced past the count above.
         if (error instanceof UniqueConstraintViolationException) throw conflict('That username is taken');
         throw error;
       }
-      return issueSession(toUserDTO(user));
+      return issueSession(toUserDTO({ id, username }));
     },
 
     async login({ username, password }: CredentialsInput): Promise<IssuedSession> {

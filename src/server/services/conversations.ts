@@ -2,7 +2,8 @@ import type { EntityManager } from '@mikro-orm/sqlite';
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { ConversationDTO, HistoryPageDTO } from '../../shared/dto.js';
 import { topics } from '../bus/topics.js';
-import { Conversation, Group, Membership, Message, User } from '../db/entities.js';
+import { Conversation, Group, Membership, Message, User, type MembershipEntity } from '../db/entities.js';
+import { inTransaction } from '../db/transactions.js';
 import type { Deps } from './deps.js';
 import { badRequest, notFound } from './errors.js';
 import { toMessageDTO, toUserDTO } from './mappers.js';
@@ -71,30 +72,30 @@ export function createConversationService({ orm, bus, clock }: Deps, membership:
       const em = orm.em.fork();
       if (!(await em.count(User, { id: otherUserId }))) throw notFound('User');
       const directKey = [userId, otherUserId].sort((a, b) => a - b).join(':');
-      let conversation = await em.findOne(Conversation, { directKey });
+      let conversationId = (await em.findOne(Conversation, { directKey }))?.id;
       let created = false;
-      if (!conversation) {
+      if (conversationId === undefined) {
         try {
-          conversation = await em.transactional(async (tx) => {
+          conversationId = await inTransaction(orm, async (tx) => {
             const now = new Date(clock.now());
-            const fresh = tx.create(Conversation, { kind: 'direct', directKey, createdAt: now });
-            await tx.flush();
-            for (const memberId of [userId, otherUserId]) {
-              tx.create(Membership, { conversation: fresh.id, user: memberId, role: 'member', joinedAt: now, lastReadSeq: 0 });
-            }
-            return fresh;
+            const freshId = Number(await tx.insert(Conversation, { kind: 'direct', directKey, createdAt: now }));
+            await tx.insertMany<MembershipEntity>(
+              Membership,
+              [userId, otherUserId].map((memberId) => ({ conversation: freshId, user: memberId, role: 'member', joinedAt: now, lastReadSeq: 0 })),
+            );
+            return freshId;
           });
           created = true;
         } catch (error) {
           // The other user opened the same pair concurrently: theirs won, use it.
           if (!(error instanceof UniqueConstraintViolationException)) throw error;
-          conversation = await orm.em.fork().findOneOrFail(Conversation, { directKey });
+          conversationId = (await orm.em.fork().findOneOrFail(Conversation, { directKey })).id;
         }
-        membership.invalidate(conversation.id);
+        membership.invalidate(conversationId);
       }
-      const [mine] = await conversationDTOs(orm.em.fork(), userId, [conversation.id]);
+      const [mine] = await conversationDTOs(orm.em.fork(), userId, [conversationId]);
       if (created) {
-        const [theirs] = await conversationDTOs(orm.em.fork(), otherUserId, [conversation.id]);
+        const [theirs] = await conversationDTOs(orm.em.fork(), otherUserId, [conversationId]);
         if (theirs) await bus.publish(topics.inbox(otherUserId), { type: 'conversation', conversation: theirs });
       }
       return mine!;

@@ -2,7 +2,8 @@ import type { EntityManager } from '@mikro-orm/sqlite';
 import type { ConversationDTO } from '../../shared/dto.js';
 import type { GroupDTO, GroupListDTO, GroupMemberDTO, InvitationDTO } from '../../shared/social.js';
 import { topics } from '../bus/topics.js';
-import { Conversation, Group, Invitation, Membership, User, type GroupEntity, type InvitationEntity } from '../db/entities.js';
+import { Conversation, Group, Invitation, Membership, User, type GroupEntity, type InvitationEntity, type MembershipEntity } from '../db/entities.js';
+import { inTransaction } from '../db/transactions.js';
 import { conversationDTOs } from './conversations.js';
 import type { Deps } from './deps.js';
 import { badRequest, conflict, forbidden, notFound } from './errors.js';
@@ -26,7 +27,9 @@ async function groupDTOs(em: EntityManager, groups: GroupEntity[]): Promise<Grou
   }));
 }
 
-async function invitationDTOs(em: EntityManager, invitations: InvitationEntity[]): Promise<InvitationDTO[]> {
+type InvitationRow = Pick<InvitationEntity, 'id' | 'group' | 'inviter' | 'invitee' | 'status' | 'createdAt'>;
+
+async function invitationDTOs(em: EntityManager, invitations: readonly InvitationRow[]): Promise<InvitationDTO[]> {
   if (invitations.length === 0) return [];
   const [groups, users] = await Promise.all([
     em.find(Group, { id: { $in: invitations.map((i) => i.group) } }),
@@ -68,7 +71,7 @@ export function createGroupService(deps: Deps, membership: MembershipService, no
   async function dropMember(group: GroupEntity, userId: number, change: 'left' | 'removed') {
     const conversationId = group.conversation;
     let deleted = false;
-    await orm.em.fork().transactional(async (tx) => {
+    await inTransaction(orm, async (tx) => {
       await tx.nativeDelete(Membership, { conversation: conversationId, user: userId });
       if (group.owner === userId) {
         const heir = await tx.findOne(Membership, { conversation: conversationId }, { orderBy: { joinedAt: 'asc', id: 'asc' } });
@@ -100,15 +103,21 @@ export function createGroupService(deps: Deps, membership: MembershipService, no
       const em = orm.em.fork();
       if (members.length > 0 && (await em.count(User, { id: { $in: members } })) !== members.length) throw notFound('User');
       if (!name.trim()) throw badRequest('A group needs a name');
-      const conversationId = await em.transactional(async (tx) => {
+      const conversationId = await inTransaction(orm, async (tx) => {
         const now = new Date(clock.now());
-        const conversation = tx.create(Conversation, { kind: 'group', directKey: null, createdAt: now });
-        await tx.flush();
-        tx.create(Group, { name: name.trim(), owner: ownerId, conversation: conversation.id, createdAt: now });
-        for (const userId of [ownerId, ...members]) {
-          tx.create(Membership, { conversation: conversation.id, user: userId, role: userId === ownerId ? 'owner' : 'member', joinedAt: now, lastReadSeq: 0 });
-        }
-        return conversation.id;
+        const id = Number(await tx.insert(Conversation, { kind: 'group', directKey: null, createdAt: now }));
+        await tx.insert(Group, { name: name.trim(), owner: ownerId, conversation: id, createdAt: now });
+        await tx.insertMany<MembershipEntity>(
+          Membership,
+          [ownerId, ...members].map((userId) => ({
+            conversation: id,
+            user: userId,
+            role: userId === ownerId ? 'owner' : 'member',
+            joinedAt: now,
+            lastReadSeq: 0,
+          })),
+        );
+        return id;
       });
       membership.invalidate(conversationId);
       for (const userId of members) await announceConversation(userId, conversationId);
@@ -135,8 +144,8 @@ export function createGroupService(deps: Deps, membership: MembershipService, no
       if (!(await em.count(User, { id: inviteeId }))) throw notFound('User');
       if (await membership.isMember(group.conversation, inviteeId)) throw conflict('Already a member of this group');
       if (await em.count(Invitation, { group: groupId, invitee: inviteeId, status: 'pending' })) throw conflict('Already invited to this group');
-      const invitation = em.create(Invitation, { group: groupId, inviter: inviterId, invitee: inviteeId, status: 'pending', createdAt: new Date(clock.now()), respondedAt: null });
-      await em.flush();
+      const data = { group: groupId, inviter: inviterId, invitee: inviteeId, status: 'pending' as const, createdAt: new Date(clock.now()), respondedAt: null };
+      const invitation = { ...data, id: Number(await em.insert(Invitation, data)) };
       const [dto] = await invitationDTOs(em, [invitation]);
       await notifications.create({
         userId: inviteeId,
@@ -156,12 +165,12 @@ export function createGroupService(deps: Deps, membership: MembershipService, no
       if (invitation.status !== 'pending') throw conflict(`Invitation already ${invitation.status}`);
       const group = await loadGroup(em, invitation.group);
       const now = new Date(clock.now());
-      await em.transactional(async (tx) => {
+      await inTransaction(orm, async (tx) => {
         const updated = await tx.nativeUpdate(Invitation, { id: invitationId, status: 'pending' }, { status: accept ? 'accepted' : 'declined', respondedAt: now });
         if (updated === 0) throw conflict('Invitation already answered');
         if (!accept) return;
         const [latest] = await tx.execute<Array<{ seq: number | null }>>('SELECT max(seq) AS seq FROM messages WHERE conversation_id = ?', [group.conversation]);
-        tx.create(Membership, { conversation: group.conversation, user: userId, role: 'member', joinedAt: now, lastReadSeq: Number(latest?.seq ?? 0) });
+        await tx.insert(Membership, { conversation: group.conversation, user: userId, role: 'member', joinedAt: now, lastReadSeq: Number(latest?.seq ?? 0) });
       });
       const [dto] = await invitationDTOs(orm.em.fork(), [await orm.em.fork().findOneOrFail(Invitation, { id: invitationId })]);
       if (!accept) return { invitation: dto!, group: null };

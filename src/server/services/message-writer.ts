@@ -1,5 +1,6 @@
 import type { MessageDTO } from '../../shared/dto.js';
 import { Message } from '../db/entities.js';
+import { inTransaction } from '../db/transactions.js';
 import type { Deps } from './deps.js';
 import { conflict } from './errors.js';
 import { toMessageDTO } from './mappers.js';
@@ -184,7 +185,7 @@ export function createMessageWriter({ orm, clock, logger }: Deps, { onCommitted,
   }
 
   async function write(batch: Pending[]): Promise<Outcome[]> {
-    return orm.em.fork().transactional(async (em) => {
+    return inTransaction(orm, async (em) => {
       const keyOf = (senderId: number, clientMessageId: string) => `${senderId}\u0000${clientMessageId}`;
       const stored = new Map<string, MessageDTO>();
       const existing = await em.find(Message, {

@@ -3,6 +3,7 @@ import type { NotificationContent, NotificationDTO, NotificationPageDTO, Notific
 import { topics } from '../bus/topics.js';
 import { Notification, User } from '../db/entities.js';
 import type { NotificationEntity } from '../db/entities.js';
+import { insertReturningIds } from '../db/writes.js';
 import type { ConnectionRegistry } from './connections.js';
 import type { Deps } from './deps.js';
 import { notFound } from './errors.js';
@@ -42,15 +43,22 @@ export function createNotificationService(
       return notification!;
     },
 
-    /** Stores several in one flush, then publishes each with its user's new unread count. */
+    /** Stores several in one INSERT, then publishes each with its user's new unread count. */
     async createMany(inputs: readonly NewNotification[]): Promise<NotificationDTO[]> {
       if (inputs.length === 0) return [];
       const em = orm.em.fork();
       const createdAt = new Date(clock.now());
-      const rows = inputs.map(({ userId, type, content, conversationId = null, groupId = null }) =>
-        em.create(Notification, { user: userId, type, content, conversationId, groupId, createdAt, readAt: null }),
-      );
-      await em.flush();
+      const data = inputs.map(({ userId, type, content, conversationId = null, groupId = null }) => ({
+        user: userId,
+        type,
+        content,
+        conversationId,
+        groupId,
+        createdAt,
+        readAt: null,
+      }));
+      const ids = await insertReturningIds<NotificationEntity>(em, Notification, data);
+      const rows = data.map((row, index): NotificationEntity => ({ ...row, id: ids[index]! }));
       const userIds = [...new Set(inputs.map((input) => input.userId))];
       const counts = await em.execute<Array<{ userId: number; n: number }>>(
         `SELECT user_id AS userId, count(*) AS n FROM notifications WHERE read_at IS NULL AND user_id IN (${userIds.map(() => '?').join(',')}) GROUP BY user_id`,
