@@ -3,7 +3,8 @@
  * child prints `PORT <n>` and answers requests over Node's IPC channel.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export type SeedRequest = {
   password: string;
@@ -110,11 +111,31 @@ export type ServerProcess = {
  */
 export const SERVER_NODE_FLAGS = ['--max-semi-space-size=32'];
 
+/**
+ * Every server runs as built JavaScript, as `npm start` runs ours (scripts/build-server.mjs: no
+ * tsx, no keepNames), bundled once per benchmark process next to node_modules so that package
+ * imports resolve.
+ */
+let built: Promise<string> | null = null;
+function buildEntries(): Promise<string> {
+  built ??= (async () => {
+    const root = fileURLToPath(new URL('..', import.meta.url));
+    const outdir = join(root, 'node_modules', '.cache', 'bench-servers');
+    const { buildServer } = (await import(pathToFileURL(join(root, 'scripts', 'build-server.mjs')).href)) as {
+      buildServer(options: { entryPoints: string[]; outdir: string; outbase: string }): Promise<void>;
+    };
+    const bench = join(root, 'bench');
+    await buildServer({ entryPoints: Object.values(ENTRIES).map((entry) => join(bench, entry)), outdir, outbase: bench });
+    return outdir;
+  })();
+  return built;
+}
+
 /** Parent side: spawns the server (with --expose-gc, plus BENCH_NODE_FLAGS such as --cpu-prof). */
 export async function startServerProcess(kind: ServerKind): Promise<ServerProcess> {
-  const entry = fileURLToPath(new URL(ENTRIES[kind], import.meta.url));
+  const entry = join(await buildEntries(), ENTRIES[kind].replace(/\.ts$/, '.mjs'));
   const extra = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, ['--expose-gc', ...SERVER_NODE_FLAGS, ...extra, '--import', 'tsx', entry], {
+  const child = spawn(process.execPath, ['--expose-gc', ...SERVER_NODE_FLAGS, ...extra, '--enable-source-maps', entry], {
     stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
     env: { ...process.env, NODE_ENV: 'production' },
   });
