@@ -1,3 +1,4 @@
+import { topics } from '../src/server/bus/topics.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_CONNECTION_LIMITS } from '../src/server/config.js';
 import { uid } from './helpers.js';
@@ -28,8 +29,12 @@ describe('a socket cannot cost the server without bound', () => {
     const refused = JSON.parse(socket.received.find((m) => m.includes('TOO_MANY_REQUESTS'))!);
     expect(refused.id).toBe(4);
     await waitFor(() => socket.received.filter((m) => m.includes('"started"')).length === 3);
+    const topic = topics.conversation(conversationId);
+    expect(server.app.deps.bus.listenerCount(topic)).toBe(3);
     socket.ws.send(JSON.stringify({ id: 1, method: 'subscription.stop' }));
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // The stream ends at once (no event needed to wake it) and gives back its bus listener.
+    await waitFor(() => socket.received.some((m) => m.includes('"id":1') && m.includes('"stopped"')));
+    await waitFor(() => server.app.deps.bus.listenerCount(topic) === 2, 1_000, 'listener released');
     socket.ws.send(subscribeFrame(5, conversationId));
     await waitFor(() => socket.received.some((m) => m.includes('"id":5') && m.includes('"started"')));
     // A refused subscription (not a member) gives its slot back as well.

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { topics } from '../src/server/bus/topics.js';
+import type { Topic } from '../src/server/bus/types.js';
 import { createTestApp, nextValue, trackedData, uid, type TestApp } from './helpers.js';
 
 let app: TestApp;
@@ -51,4 +52,26 @@ it('fills a gap from the database when the bus dropped events (slow consumer)', 
   }
   expect(seqs).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
   ac.abort();
+});
+
+it('every stream ends at once when its iterator returns, without any signal: no listener, no waiting for an event', async () => {
+  const [alice, bob] = [await app.user('alice'), await app.user('bob')];
+  const { id: conversationId } = await alice.caller.conversation.openDirect({ userId: bob.id });
+  type Stream = { topic: Topic<unknown>; open: () => Promise<AsyncIterable<unknown>> };
+  const streams: Stream[] = [
+    { topic: topics.conversation(conversationId), open: () => bob.caller.conversation.events({ conversationId }) },
+    { topic: topics.inbox(bob.id), open: () => bob.caller.inbox.events({}) },
+    { topic: topics.notifications(bob.id), open: () => bob.caller.notification.stream({}) },
+    { topic: topics.presence(alice.id), open: () => bob.caller.presence.watch({ userIds: [alice.id] }) },
+  ] as Stream[];
+  for (const { topic, open } of streams) {
+    const iterator = (await open())[Symbol.asyncIterator]();
+    expect(app.bus.listenerCount(topic)).toBe(1);
+    // Presence starts with its snapshot; the others wait for an event that never comes.
+    if (topic.key.startsWith('presence')) await nextValue(iterator);
+    const waiting = iterator.next();
+    await iterator.return!();
+    expect(await waiting).toEqual({ done: true, value: undefined });
+    expect(app.bus.listenerCount(topic)).toBe(0);
+  }
 });

@@ -1214,3 +1214,82 @@ describe('encodeJson', () => {
     expect(calls).toBe(1);
   });
 });
+
+describe('meta.endsOnReturn and maxSubscriptions', () => {
+  /** A stream that only ends through return(): next() stays pending until then, whatever the signal. */
+  function quietRouter() {
+    const t = initTRPC.meta<{ endsOnReturn?: boolean }>().create();
+    const seen = { signals: [] as Array<AbortSignal | undefined>, returned: 0, open: 0 };
+    const quiet = () => {
+      let wake: ((result: IteratorResult<number>) => void) | null = null;
+      seen.open++;
+      const iterator: AsyncIterableIterator<number> = {
+        next: () => new Promise((resolve) => (wake = resolve)),
+        return: async () => {
+          seen.returned++;
+          seen.open--;
+          wake?.({ done: true, value: undefined });
+          return { done: true, value: undefined };
+        },
+        [Symbol.asyncIterator]() {
+          return this;
+        },
+      };
+      return iterator;
+    };
+    const router = t.router({
+      marked: t.procedure.meta({ endsOnReturn: true }).subscription(({ signal }) => {
+        seen.signals.push(signal);
+        return quiet();
+      }),
+      unmarked: t.procedure.subscription(({ signal }) => {
+        seen.signals.push(signal);
+        return quiet();
+      }),
+    });
+    return { router, seen };
+  }
+
+  it('gives an endsOnReturn stream no signal and ends it with return() on stop and on close', async () => {
+    const { router, seen } = quietRouter();
+    const served = await serve({ router, createContext: () => ({}) });
+    const raw = rawClient(served.url);
+    await raw.opened;
+    raw.send([
+      { id: 1, method: 'subscription', params: { path: 'marked' } },
+      { id: 2, method: 'subscription', params: { path: 'marked' } },
+      { id: 3, method: 'subscription', params: { path: 'unmarked' } },
+    ]);
+    for (const id of [1, 2, 3]) await raw.next(isResult(id, 'started'));
+    expect(seen.signals[0]).toBeUndefined();
+    expect(seen.signals[1]).toBeUndefined();
+    expect(seen.signals[2]).toBeInstanceOf(AbortSignal);
+
+    raw.send({ id: 1, method: 'subscription.stop' });
+    await raw.next(isResult(1, 'stopped'));
+    await waitFor(() => seen.returned === 1, 1_000, 'return() on stop');
+    expect(seen.open).toBe(2);
+
+    raw.ws.close();
+    await raw.closed;
+    await waitFor(() => seen.returned === 3, 1_000, 'return() of every open stream on close');
+    expect(seen.open).toBe(0);
+    expect(seen.signals[2]!.aborted).toBe(true);
+  });
+
+  it('refuses one subscription more than maxSubscriptions with TOO_MANY_REQUESTS and frees a slot on stop', async () => {
+    const { router } = quietRouter();
+    const served = await serve({ router, createContext: () => ({}), maxSubscriptions: 2 });
+    const raw = rawClient(served.url);
+    await raw.opened;
+    for (const id of [1, 2, 3]) raw.send({ id, method: 'subscription', params: { path: 'marked' } });
+    await raw.next(isResult(1, 'started'));
+    await raw.next(isResult(2, 'started'));
+    expect(errorCode(await raw.next(isError(3)))).toBe('TOO_MANY_REQUESTS');
+    raw.send({ id: 1, method: 'subscription.stop' });
+    await raw.next(isResult(1, 'stopped'));
+    raw.send({ id: 4, method: 'subscription', params: { path: 'marked' } });
+    await raw.next(isResult(4, 'started'));
+    expect(served.handler.connectionCount).toBe(1);
+  });
+});

@@ -20,8 +20,6 @@ export type Transport = {
   kind: 'http' | 'ws' | 'caller';
   cookies: CookieSink | null;
   ip: string | null;
-  /** Open subscriptions of this WebSocket, against a cap; null where there is no socket. */
-  subscriptions: { active: number; max: number } | null;
 };
 
 export type Context = AppDeps & Identity & { transport: Transport };
@@ -38,6 +36,6 @@ export function createContextInner(
     ...deps,
     ...anonymous,
     ...identity,
-    transport: { kind: 'caller', cookies: null, ip: null, subscriptions: null, ...transport },
+    transport: { kind: 'caller', cookies: null, ip: null, ...transport },
   };
 }

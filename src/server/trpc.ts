@@ -3,7 +3,15 @@ import { z, ZodError } from 'zod';
 import type { Context } from './context.js';
 import { DomainError, fromOrmError } from './services/errors.js';
 
-const t = initTRPC.context<Context>().create({
+/**
+ * Procedure metadata. `endsOnReturn`: the subscription's stream ends promptly when its iterator's
+ * `return()` is called (it closes its bus subscription first), so the WebSocket adapter ends it
+ * that way and passes no abort signal (an AbortController costs ~0.7 KB in Node 20, and every
+ * client holds several streams). Callers that pass a signal (createCaller) still get it.
+ */
+export type Meta = { endsOnReturn?: boolean };
+
+const t = initTRPC.context<Context>().meta<Meta>().create({
   isDev: process.env.NODE_ENV !== 'production',
   errorFormatter({ shape, error }) {
     return {
@@ -48,24 +56,11 @@ export const authedProcedure = t.procedure.use(async ({ ctx, next }) => {
 });
 
 /**
- * For subscriptions: takes one of the socket's subscription slots (TOO_MANY_REQUESTS when none
- * is left). The stream hands `releaseSlot` to `listenThenRead`, which calls it when it ends.
+ * For the streams in src/server/streams: they end as soon as their iterator's `return()` is
+ * called, so over WebSocket they need no abort signal of their own (see `Meta`). The per-socket
+ * cap on open subscriptions is the WebSocket adapter's (`maxSubscriptions`).
  */
-export const subscriptionProcedure = authedProcedure.use(async ({ ctx, next }) => {
-  const slots = ctx.transport.subscriptions;
-  if (slots && slots.active >= slots.max) {
-    throw new TRPCError({ code: 'TOO_MANY_REQUESTS', message: `At most ${slots.max} subscriptions per connection` });
-  }
-  let held = !!slots;
-  if (slots) slots.active++;
-  const releaseSlot = () => {
-    if (held && slots) slots.active--;
-    held = false;
-  };
-  const result = await next({ ctx: { releaseSlot } });
-  if (!result.ok) releaseSlot();
-  return result;
-});
+export const subscriptionProcedure = authedProcedure.meta({ endsOnReturn: true });
 
 /** Trusted backend code only: a service token over HTTP, or a service caller in-process. */
 export const serviceProcedure = publicProcedure.use(({ ctx, next }) => {

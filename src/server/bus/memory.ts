@@ -29,7 +29,6 @@ export function createMemoryBus({ maxQueue = 10_000 }: MemoryBusOptions = {}): E
     constructor(
       readonly keys: string[],
       readonly signal: AbortSignal | undefined,
-      readonly onEnd: (() => void) | undefined,
     ) {}
 
     push(event: E) {
@@ -80,7 +79,6 @@ export function createMemoryBus({ maxQueue = 10_000 }: MemoryBusOptions = {}): E
       const wake = this.wake;
       this.wake = null;
       wake?.({ done: true, value: undefined });
-      this.onEnd?.();
     }
 
     takeOverflow() {
@@ -118,11 +116,11 @@ export function createMemoryBus({ maxQueue = 10_000 }: MemoryBusOptions = {}): E
       return Promise.resolve();
     },
 
-    subscribe<E>(topicOrTopics: Topic<E> | readonly Topic<E>[], { signal, onEnd }: SubscribeOptions = {}) {
+    subscribe<E>(topicOrTopics: Topic<E> | readonly Topic<E>[], { signal }: SubscribeOptions = {}) {
       const keys = Array.isArray(topicOrTopics)
         ? [...new Set((topicOrTopics as readonly Topic<E>[]).map((topic) => topic.key))]
         : [(topicOrTopics as Topic<E>).key];
-      const subscriber = new Subscriber<E>(keys, signal, onEnd);
+      const subscriber = new Subscriber<E>(keys, signal);
       if (signal?.aborted) {
         subscriber.end();
         return subscriber;

@@ -10,8 +10,6 @@ export type Topic<E> = { readonly key: string; readonly __event?: (event: E) => 
 export type SubscribeOptions = {
   /** Aborting ends the iteration and unregisters the listener at once. */
   signal?: AbortSignal;
-  /** Called once when the subscription ends, however it ends (abort, `return()`, bus closed). */
-  onEnd?: () => void;
 };
 
 /**
@@ -26,7 +24,7 @@ export interface BusSubscription<E> extends AsyncIterable<E[]> {
    * must then resynchronise from the database. Reading it resets it.
    */
   takeOverflow(): boolean;
-  /** Ends the subscription now (idempotent): unregisters it, ends the iteration, runs `onEnd`. */
+  /** Ends the subscription now (idempotent): unregisters it and ends the iteration. */
   close(): void;
 }
 

@@ -116,6 +116,7 @@ export function createHttpServer(deps: AppDeps, { staticDir }: HttpOptions) {
     wss,
     router: appRouter,
     keepAlive: { pingMs: config.timings.keepAlivePingMs, pongWaitMs: config.timings.keepAlivePongWaitMs },
+    maxSubscriptions: limits.maxSubscriptions,
     onError,
     // Never throws: an anonymous socket gets UNAUTHORIZED per procedure instead of a reconnect loop.
     createContext: ({ req }) =>
@@ -123,7 +124,6 @@ export function createHttpServer(deps: AppDeps, { staticDir }: HttpOptions) {
         kind: 'ws',
         ip: clientIp(req),
         cookies: null,
-        subscriptions: { active: 0, max: limits.maxSubscriptions },
       }),
   });
 

@@ -62,10 +62,12 @@ export type WsAdapterOptions<TRouter extends AnyTRPCRouter> = {
   onError?: (info: WsErrorInfo<inferRouterContext<TRouter>>) => void;
   /** Server PINGs after `pingMs` of silence and terminates the socket if nothing comes back within `pongWaitMs`. */
   keepAlive?: { pingMs: number; pongWaitMs: number };
+  /** Open subscriptions per socket; one more is refused with TOO_MANY_REQUESTS. */
+  maxSubscriptions?: number;
 };
 
-/** An open subscription: aborting the controller (the procedure's signal) ends it. */
-type Subscription = { controller: AbortController; iterator: AsyncIterator<unknown> | null };
+/** What `stop()` needs of a subscription; the implementation is `ActiveSubscription` below. */
+type Subscription = { stop(): void };
 
 type Connection<TContext> = {
   ws: WebSocket;
@@ -114,6 +116,7 @@ export function encodeJson(value: unknown): string | undefined {
 export function applyLeanWSHandler<TRouter extends AnyTRPCRouter>(opts: WsAdapterOptions<TRouter>) {
   type TContext = inferRouterContext<TRouter>;
   const { wss, router } = opts;
+  const maxSubscriptions = opts.maxSubscriptions ?? Number.POSITIVE_INFINITY;
   const config = router._def._config;
   const transformer = config.transformer;
   const connections = new Set<Connection<TContext>>();
@@ -198,28 +201,59 @@ export function applyLeanWSHandler<TRouter extends AnyTRPCRouter>(opts: WsAdapte
     })();
   }
 
-  async function runSubscription(
-    connection: Connection<TContext>,
-    id: RequestId,
-    jsonrpc: '2.0' | undefined,
-    subscription: Subscription & { iterator: AsyncIterator<unknown> },
-    call: { type: 'subscription'; path: string; input: unknown },
-  ) {
-    const { controller, iterator } = subscription;
-    try {
-      while (true) {
-        const next = await iterator.next();
-        if (next.done || controller.signal.aborted) break;
-        sendData(connection, id, jsonrpc, next.value);
-      }
-      sendResult(connection, id, jsonrpc, 'stopped');
-    } catch (cause) {
-      // A stream that throws because it was stopped (e.g. events.on() with the signal) ended normally.
-      if (controller.signal.aborted) sendResult(connection, id, jsonrpc, 'stopped');
-      else sendError(connection, id, jsonrpc, cause, call);
-    } finally {
-      if (connection.subscriptions.get(id) === subscription) connection.subscriptions.delete(id);
-      controller.abort();
+  /**
+   * One open subscription. Its iterator is pumped with two callbacks made once (no async frame
+   * held per stream while it waits). `stop()` answers `stopped` at once and ends the stream:
+   * it aborts the subscription's own signal, if it has one, and calls the iterator's `return()`.
+   */
+  class ActiveSubscription implements Subscription {
+    iterator: AsyncIterator<unknown> | null = null;
+    ended = false;
+
+    constructor(
+      readonly connection: Connection<TContext>,
+      readonly id: RequestId,
+      readonly jsonrpc: '2.0' | undefined,
+      readonly call: { type: 'subscription'; path: string; input: unknown },
+      /** Null when the procedure's stream ends on `return()` (`meta.endsOnReturn`). */
+      readonly controller: AbortController | null,
+    ) {}
+
+    start(iterator: AsyncIterator<unknown>) {
+      this.iterator = iterator;
+      sendResult(this.connection, this.id, this.jsonrpc, 'started');
+      this.pump();
+    }
+
+    pump() {
+      this.iterator!.next().then(this.onNext, this.onError);
+    }
+
+    onNext = (result: IteratorResult<unknown>) => {
+      if (this.ended) return;
+      if (result.done) return this.finish('stopped', null);
+      sendData(this.connection, this.id, this.jsonrpc, result.value);
+      this.pump();
+    };
+
+    onError = (cause: unknown) => {
+      if (!this.ended) this.finish('error', cause);
+    };
+
+    /** The client stopped it or the socket closed. */
+    stop() {
+      if (this.ended) return;
+      this.finish('stopped', null);
+      void this.iterator?.return?.()?.catch(() => undefined);
+    }
+
+    finish(how: 'stopped' | 'error', cause: unknown) {
+      this.ended = true;
+      const { connection, id } = this;
+      if (connection.subscriptions.get(id) === this) connection.subscriptions.delete(id);
+      this.controller?.abort();
+      if (how === 'stopped') sendResult(connection, id, this.jsonrpc, 'stopped');
+      else sendError(connection, id, this.jsonrpc, cause, this.call);
     }
   }
 
@@ -230,8 +264,7 @@ export function applyLeanWSHandler<TRouter extends AnyTRPCRouter>(opts: WsAdapte
       return sendError(connection, null, jsonrpc, error, { type: 'unknown', path: undefined, input: undefined });
     }
     if (message.method === 'subscription.stop') {
-      const subscription = connection.subscriptions.get(id);
-      if (subscription) stop(subscription);
+      connection.subscriptions.get(id)?.stop();
       return;
     }
     const type = message.method as ProcedureType;
@@ -242,20 +275,32 @@ export function applyLeanWSHandler<TRouter extends AnyTRPCRouter>(opts: WsAdapte
     }
     const call = { type, path, input };
 
-    let subscription: Subscription | null = null;
+    let subscription: ActiveSubscription | null = null;
     if (type === 'subscription') {
       if (connection.subscriptions.has(id)) {
         return sendError(connection, id, jsonrpc, new TRPCError({ code: 'BAD_REQUEST', message: `Duplicate id ${id}` }), call);
       }
-      // Registered before the procedure runs, so a socket closing meanwhile aborts it too.
-      subscription = { controller: new AbortController(), iterator: null };
+      if (connection.subscriptions.size >= maxSubscriptions) {
+        const error = new TRPCError({ code: 'TOO_MANY_REQUESTS', message: `At most ${maxSubscriptions} subscriptions per connection` });
+        return sendError(connection, id, jsonrpc, error, call);
+      }
+      // Registered before the procedure runs, so a stop or the socket closing meanwhile ends it too.
+      // A procedure whose stream ends on return() (`meta.endsOnReturn`) is ended that way and gets
+      // no signal: an AbortController costs ~0.7 KB in Node 20, and a client holds several streams.
+      const meta = (router._def.procedures as Record<string, { _def?: { meta?: unknown } } | undefined>)[path]?._def?.meta;
+      const endsOnReturn = (meta as { endsOnReturn?: boolean } | undefined)?.endsOnReturn === true;
+      subscription = new ActiveSubscription(connection, id, jsonrpc, { type, path, input }, endsOnReturn ? null : new AbortController());
       connection.subscriptions.set(id, subscription);
     }
     try {
       if (connection.ctx === undefined && !(await connection.ready)) return;
-      const signal = subscription?.controller.signal ?? closedSignal(connection);
+      const signal = subscription ? subscription.controller?.signal : closedSignal(connection);
       const result = await callTRPCProcedure({ router, path, getRawInput: async () => input, ctx: connection.ctx, type, signal, batchIndex });
-      const iterable = isObservable(result) ? observableToAsyncIterable(result, signal) : isAsyncIterable(result) ? result : null;
+      const iterable = isObservable(result)
+        ? observableToAsyncIterable(result, signal ?? closedSignal(connection))
+        : isAsyncIterable(result)
+          ? result
+          : null;
       if (!subscription) {
         if (iterable) {
           throw new TRPCError({ code: 'UNSUPPORTED_MEDIA_TYPE', message: `Cannot return an async iterable or observable from a ${type} procedure with WebSockets` });
@@ -266,19 +311,18 @@ export function applyLeanWSHandler<TRouter extends AnyTRPCRouter>(opts: WsAdapte
         throw new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: `Subscription ${path} did not return an observable or an async iterable` });
       }
       const iterator = iterable[Symbol.asyncIterator]();
-      if (signal.aborted) {
-        // Stopped (or the socket closed) while the procedure ran: end it and free the id.
+      if (subscription.ended) {
+        // Stopped (or the socket closed) while the procedure ran: `stopped` was answered then.
         void iterator.return?.()?.catch(() => undefined);
-        if (connection.subscriptions.get(id) === subscription) connection.subscriptions.delete(id);
-        return sendResult(connection, id, jsonrpc, 'stopped');
+        return;
       }
-      subscription.iterator = iterator;
-      sendResult(connection, id, jsonrpc, 'started');
-      void runSubscription(connection, id, jsonrpc, subscription as Subscription & { iterator: AsyncIterator<unknown> }, { type: 'subscription', path, input });
+      subscription.start(iterator);
     } catch (cause) {
       if (subscription) {
+        if (subscription.ended) return;
+        subscription.ended = true;
         if (connection.subscriptions.get(id) === subscription) connection.subscriptions.delete(id);
-        subscription.controller.abort();
+        subscription.controller?.abort();
       }
       sendError(connection, id, jsonrpc, cause, call);
     }
@@ -290,12 +334,6 @@ export function applyLeanWSHandler<TRouter extends AnyTRPCRouter>(opts: WsAdapte
       if (connection.isClosed) connection.closed.abort();
     }
     return connection.closed.signal;
-  }
-
-  /** Streams end when their signal aborts; return() also ends one that does not watch it. */
-  function stop(subscription: Subscription) {
-    subscription.controller.abort();
-    void subscription.iterator?.return?.()?.catch(() => undefined);
   }
 
   function onMessage(connection: Connection<TContext>, req: IncomingMessage | null, raw: unknown, isBinary: boolean) {
@@ -358,7 +396,7 @@ export function applyLeanWSHandler<TRouter extends AnyTRPCRouter>(opts: WsAdapte
     });
     ws.once('close', () => {
       connections.delete(connection);
-      for (const subscription of connection.subscriptions.values()) stop(subscription);
+      for (const subscription of [...connection.subscriptions.values()]) subscription.stop();
       connection.subscriptions.clear();
       connection.isClosed = true;
       connection.closed?.abort();

@@ -25,7 +25,6 @@ export const conversationRouter = router({
       conversationId: input.conversationId,
       lastEventId: input.lastEventId,
       signal,
-      onEnd: ctx.releaseSlot,
     });
   }),
 });

@@ -9,5 +9,5 @@ export const inboxRouter = router({
    */
   events: subscriptionProcedure
     .input(inboxEventsInput)
-    .subscription(({ ctx, input, signal }) => openInboxStream(ctx, { userId: ctx.user.id, lastEventId: input.lastEventId, signal, onEnd: ctx.releaseSlot })),
+    .subscription(({ ctx, input, signal }) => openInboxStream(ctx, { userId: ctx.user.id, lastEventId: input.lastEventId, signal })),
 });

@@ -13,7 +13,7 @@ export const notificationRouter = router({
   /** Live notifications and unread-count changes, tracked by notification id; replays after `lastEventId`. */
   stream: subscriptionProcedure
     .input(notificationStreamInput)
-    .subscription(({ ctx, input, signal }) => openNotificationStream(ctx, { userId: ctx.user.id, lastEventId: input.lastEventId, signal, onEnd: ctx.releaseSlot })),
+    .subscription(({ ctx, input, signal }) => openNotificationStream(ctx, { userId: ctx.user.id, lastEventId: input.lastEventId, signal })),
 
   /** Newest first, with the unread count. */
   list: authedProcedure.input(notificationListInput).query(({ ctx, input }) => ctx.services.notifications.list(ctx.user.id, input)),

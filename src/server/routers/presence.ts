@@ -2,7 +2,7 @@ import type { PresenceDTO } from '../../shared/social.js';
 import { presenceWatchInput } from '../../shared/schemas.js';
 import { topics } from '../bus/topics.js';
 import type { BusSubscription } from '../bus/types.js';
-import { listenThenRead } from '../streams/replay.js';
+import { listenThenRead, LiveStream } from '../streams/replay.js';
 import { router, subscriptionProcedure } from '../trpc.js';
 
 export const presenceRouter = router({
@@ -18,9 +18,8 @@ export const presenceRouter = router({
       userIds.map(topics.presence),
       signal,
       () => ctx.services.presence.snapshot(userIds),
-      ctx.releaseSlot,
     );
-    return presenceChanges(live, snapshot);
+    return new LiveStream(presenceChanges(live, snapshot), live);
   }),
 });
 

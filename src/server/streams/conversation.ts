@@ -5,7 +5,7 @@ import type { BusSubscription } from '../bus/types.js';
 import type { AppDeps } from '../context.js';
 import { Message } from '../db/entities.js';
 import { toMessageDTO } from '../services/mappers.js';
-import { listenThenRead, pagesAfter } from './replay.js';
+import { listenThenRead, LiveStream, pagesAfter } from './replay.js';
 
 const REPLAY_PAGE = 500;
 
@@ -14,8 +14,6 @@ type Options = {
   conversationId: number;
   lastEventId: string | null | undefined;
   signal: AbortSignal | undefined;
-  /** Called once when the stream ends, however it ends. */
-  onEnd?: () => void;
 };
 
 /**
@@ -23,7 +21,7 @@ type Options = {
  * highest message seq delivered so far. The caller must be authorized first. Listening starts
  * before this resolves, so a caller that sends right after subscribing misses nothing.
  */
-export async function openConversationStream(deps: AppDeps, { userId, conversationId, lastEventId, signal, onEnd }: Options) {
+export async function openConversationStream(deps: AppDeps, { userId, conversationId, lastEventId, signal }: Options) {
   // Listen before reading the database: whatever commits during the replay is queued, and the
   // seq check below drops what the replay already sent.
   const { live, value: start } = await listenThenRead(
@@ -31,7 +29,6 @@ export async function openConversationStream(deps: AppDeps, { userId, conversati
     topics.conversation(conversationId),
     signal,
     async () => (lastEventId != null ? Number(lastEventId) : latestSeq(deps, conversationId)),
-    onEnd,
   );
   // A late subscriber first learns who is typing now (taken after listening: a change in
   // between arrives again live, and typing events are idempotent).
@@ -39,12 +36,15 @@ export async function openConversationStream(deps: AppDeps, { userId, conversati
     .typists(conversationId)
     .filter((typist) => typist !== userId)
     .map((typist): ConversationEvent => ({ type: 'typing', conversationId, userId: typist, typing: true }));
-  return conversationEvents({ deps, userId, conversationId, live, cursor: start, replayFirst: lastEventId != null, typing });
+  const state: StreamState = { services: deps.services, orm: deps.orm, userId, conversationId, live, cursor: start, replayFirst: lastEventId != null, typing };
+  return new LiveStream(conversationEvents(state), live);
 }
 
 /** What one open stream holds between events (the generators below are module-level, so nothing else is kept per stream). */
 type StreamState = {
-  deps: AppDeps;
+  // The shared services, not the request's context object: an open stream keeps only what it uses.
+  services: AppDeps['services'];
+  orm: AppDeps['orm'];
   userId: number;
   conversationId: number;
   live: BusSubscription<ConversationEvent>;
@@ -55,7 +55,7 @@ type StreamState = {
 };
 
 async function* conversationEvents(state: StreamState) {
-  const { live, userId, conversationId, deps } = state;
+  const { live, userId, conversationId, services } = state;
   try {
     if (state.replayFirst) for await (const events of replay(state)) yield tracked(String(state.cursor), events);
     if (state.typing && state.typing.length > 0) yield tracked(String(state.cursor), state.typing);
@@ -63,7 +63,7 @@ async function* conversationEvents(state: StreamState) {
 
     for await (const batch of live) {
       // Membership can change while the stream is open: a member who left gets nothing more.
-      const members = deps.services.membership.cached(conversationId) ?? (await deps.services.membership.members(conversationId));
+      const members = services.membership.cached(conversationId) ?? (await services.membership.members(conversationId));
       if (!members.has(userId)) return;
       if (live.takeOverflow()) for await (const events of replay(state)) yield tracked(String(state.cursor), events);
 
@@ -89,7 +89,7 @@ async function* conversationEvents(state: StreamState) {
 
 /** Stored messages after the cursor (and before `upTo`), page by page, advancing the cursor. */
 async function* replay(state: StreamState, upTo = Number.MAX_SAFE_INTEGER) {
-  const { orm } = state.deps;
+  const { orm } = state;
   const { conversationId } = state;
   const pages = pagesAfter(
     state.cursor,

@@ -6,7 +6,7 @@ import type { AppDeps } from '../context.js';
 import { Membership, Message } from '../db/entities.js';
 import { toMessageDTO } from '../services/mappers.js';
 import { unreadCounts } from '../services/read-state.js';
-import { listenThenRead, pagesAfter } from './replay.js';
+import { listenThenRead, LiveStream, pagesAfter } from './replay.js';
 
 const REPLAY_PAGE = 500;
 
@@ -14,8 +14,6 @@ type Options = {
   userId: number;
   lastEventId: string | null | undefined;
   signal: AbortSignal | undefined;
-  /** Called once when the stream ends, however it ends. */
-  onEnd?: () => void;
 };
 
 /**
@@ -23,9 +21,9 @@ type Options = {
  * unread count for that conversation. Batches are tracked with the highest global message id.
  * Listening starts before this resolves.
  */
-export async function openInboxStream({ bus, orm }: AppDeps, { userId, lastEventId, signal, onEnd }: Options) {
+export async function openInboxStream({ bus, orm }: AppDeps, { userId, lastEventId, signal }: Options) {
   // Listen first, then count and replay: the id checks below drop anything seen twice.
-  const { live, value: counts } = await listenThenRead(bus, topics.inbox(userId), signal, () => unreadCounts(orm.em.fork(), userId), onEnd);
+  const { live, value: counts } = await listenThenRead(bus, topics.inbox(userId), signal, () => unreadCounts(orm.em.fork(), userId));
   const state: InboxState = {
     orm,
     userId,
@@ -34,7 +32,7 @@ export async function openInboxStream({ bus, orm }: AppDeps, { userId, lastEvent
     cursor: lastEventId != null ? Number(lastEventId) : counts.asOfMessageId,
     replayFirst: lastEventId != null,
   };
-  return inboxEvents(state);
+  return new LiveStream(inboxEvents(state), live);
 }
 
 /**

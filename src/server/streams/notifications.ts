@@ -5,7 +5,7 @@ import type { BusSubscription } from '../bus/types.js';
 import type { AppDeps } from '../context.js';
 import { Notification } from '../db/entities.js';
 import { toNotificationDTO } from '../services/notifications.js';
-import { listenThenRead, pagesAfter } from './replay.js';
+import { listenThenRead, LiveStream, pagesAfter } from './replay.js';
 
 const REPLAY_PAGE = 200;
 
@@ -13,25 +13,25 @@ type Options = {
   userId: number;
   lastEventId: string | null | undefined;
   signal: AbortSignal | undefined;
-  /** Called once when the stream ends, however it ends. */
-  onEnd?: () => void;
 };
 
 /** `notification.stream`: replay after `lastEventId`, then live; tracked by notification id. */
-export async function openNotificationStream(deps: AppDeps, { userId, lastEventId, signal, onEnd }: Options) {
+export async function openNotificationStream(deps: AppDeps, { userId, lastEventId, signal }: Options) {
   const { bus, orm } = deps;
   // Listen before reading: the id check below drops what the replay already sent.
   const { live, value: start } = await listenThenRead(bus, topics.notifications(userId), signal, async () => {
     if (lastEventId != null) return Number(lastEventId);
     const [row] = await orm.em.fork().execute<Array<{ id: number | null }>>('SELECT max(id) AS id FROM notifications WHERE user_id = ?', [userId]);
     return Number(row?.id ?? 0);
-  }, onEnd);
-  return notificationEvents({ deps, userId, live, cursor: start, replayFirst: lastEventId != null });
+  });
+  return new LiveStream(notificationEvents({ services: deps.services, orm, userId, live, cursor: start, replayFirst: lastEventId != null }), live);
 }
 
 /** What one open stream holds between events (the generators below are module-level). */
 type StreamState = {
-  deps: AppDeps;
+  // The shared services, not the request's context object: an open stream keeps only what it uses.
+  services: AppDeps['services'];
+  orm: AppDeps['orm'];
   userId: number;
   live: BusSubscription<NotificationEvent>;
   /** Highest notification id delivered. */
@@ -62,7 +62,7 @@ async function* notificationEvents(state: StreamState) {
 
 /** Stored notifications after the cursor, page by page, each page with the current unread count. */
 async function* replay(state: StreamState) {
-  const { deps: { orm, services }, userId } = state;
+  const { orm, services, userId } = state;
   const pages = pagesAfter(
     state.cursor,
     REPLAY_PAGE,

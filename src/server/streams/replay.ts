@@ -4,22 +4,50 @@ import type { BusSubscription, EventBus, Topic } from '../bus/types.js';
  * Starts listening on `topics`, then runs `read` (the database part of the recipe). Listening
  * first is what makes replay + live gap-free: anything committed while `read` runs is queued.
  * The subscription ends when `signal` aborts, when the stream calls `live.close()` (in its
- * `finally`), or if `read` fails; `onEnd` runs once then, however it ends, even for a stream
- * that was never iterated.
+ * `finally`, or `LiveStream.return()`), or if `read` fails.
  */
 export async function listenThenRead<E, T>(
   bus: EventBus,
   topics: Topic<E> | readonly Topic<E>[],
   signal: AbortSignal | undefined,
   read: () => Promise<T>,
-  onEnd?: () => void,
 ): Promise<{ live: BusSubscription<E>; value: T }> {
-  const live = bus.subscribe(topics, { signal, onEnd });
+  const live = bus.subscribe(topics, { signal });
   try {
     return { live, value: await read() };
   } catch (error) {
     live.close();
     throw error;
+  }
+}
+
+/**
+ * What a stream procedure returns: its events, with a `return()` that closes the live bus
+ * subscription first. A stream waiting for the next event then ends at once, without needing its
+ * abort signal (see `endsOnReturn` in trpc.ts); `for await … break` under createCaller too.
+ */
+export class LiveStream<T> implements AsyncIterableIterator<T> {
+  constructor(
+    private readonly events: AsyncGenerator<T>,
+    private readonly live: { close(): void },
+  ) {}
+
+  next(): Promise<IteratorResult<T>> {
+    return this.events.next();
+  }
+
+  return(value?: unknown): Promise<IteratorResult<T>> {
+    this.live.close();
+    return this.events.return(value as never);
+  }
+
+  throw(error?: unknown): Promise<IteratorResult<T>> {
+    this.live.close();
+    return this.events.throw(error);
+  }
+
+  [Symbol.asyncIterator]() {
+    return this;
   }
 }
 
