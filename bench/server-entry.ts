@@ -81,7 +81,7 @@ if (process.env.BENCH_DIAG) {
     const pct = Math.round((now.user - cpu.user + now.system - cpu.system) / 20_000);
     cpu = now;
     const big = gcs.filter((d) => d > 10).map((d) => d.toFixed(0));
-    process.stderr.write(`diag: cpu ${pct}% loop p50 ${(h.percentile(50) / 1e6).toFixed(1)} p99 ${(h.percentile(99) / 1e6).toFixed(1)} max ${(h.max / 1e6).toFixed(1)} ms; gc n=${gcs.length} total ${gcs.reduce((a, b) => a + b, 0).toFixed(0)} ms, >10ms: ${big.join(',')}\n`);
+    process.stderr.write(`diag: hooks ${Object.getOwnPropertySymbols(new Promise(() => {})).length > 0 ? 'on' : 'off'}, cpu ${pct}% loop p50 ${(h.percentile(50) / 1e6).toFixed(1)} p99 ${(h.percentile(99) / 1e6).toFixed(1)} max ${(h.max / 1e6).toFixed(1)} ms; gc n=${gcs.length} total ${gcs.reduce((a, b) => a + b, 0).toFixed(0)} ms, >10ms: ${big.join(',')}\n`);
     gcs.length = 0;
     h.reset();
   }, 2000).unref();
