@@ -1,17 +1,30 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { openOrm } from '../src/server/db/orm.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'realtime-start-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+// `npm start` runs the server built by scripts/build-server.mjs; build it the same way (next to
+// node_modules, so that package imports resolve) and run it with npm start's flags.
+const outdir = join('node_modules', '.cache', 'start-test');
+const main = join(outdir, 'main.mjs');
+const startScript = (JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: { start: string } }).scripts.start;
+const startFlags = startScript.split(/\s+/).filter((word) => word.startsWith('--'));
+beforeAll(async () => {
+  expect(startScript).toMatch(/^node .*dist\/server\/main\.mjs$/);
+  // @ts-expect-error: a plain .mjs script without type declarations
+  const { buildServer } = (await import('../scripts/build-server.mjs')) as { buildServer(options: { outdir: string }): Promise<void> };
+  await buildServer({ outdir });
+});
+
 /** What `npm start` runs, minus the web-app build: a real process, a real database file. */
 it('starts from the environment, creates the database in WAL mode, serves the API and stops cleanly on SIGTERM', async () => {
   const databasePath = join(dir, 'nested', 'chat.sqlite');
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server/main.ts'], {
+  const child = spawn(process.execPath, [...startFlags, main], {
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DATABASE_PATH: databasePath, NODE_ENV: 'production', LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -46,7 +59,7 @@ it('starts from the environment, creates the database in WAL mode, serves the AP
 });
 
 it('refuses to start on a bad variable and names it', async () => {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server/main.ts'], {
+  const child = spawn(process.execPath, [...startFlags, main], {
     env: { ...process.env, PORT: 'not-a-port', DATABASE_PATH: join(dir, 'never.sqlite') },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -13,7 +13,7 @@ import { observable } from '@trpc/server/observable';
 import WebSocket, { WebSocketServer } from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { applyLeanWSHandler, encodeJson, type WsAdapterOptions, type WsErrorInfo } from '../src/server/http/ws-adapter.js';
+import { applyLeanWSHandler, encodeJson, textFrame, type WsAdapterOptions, type WsErrorInfo } from '../src/server/http/ws-adapter.js';
 
 // ---------------------------------------------------------------------------------------------
 // Fixture: a router with one procedure per behaviour under test, and the state tests observe.
@@ -1291,5 +1291,55 @@ describe('meta.endsOnReturn and maxSubscriptions', () => {
     raw.send({ id: 4, method: 'subscription', params: { path: 'marked' } });
     await raw.next(isResult(4, 'started'));
     expect(served.handler.connectionCount).toBe(1);
+  });
+});
+
+describe('frames written as bytes', () => {
+  it('textFrame builds exactly the frame ws would send, for every payload length encoding', async () => {
+    const { Sender } = (await import('ws')) as unknown as {
+      Sender: { frame(data: Buffer, options: Record<string, unknown>): Buffer[] };
+    };
+    for (const length of [0, 1, 125, 126, 127, 65_535, 65_536, 70_000]) {
+      for (const text of ['x'.repeat(length), 'é'.repeat(Math.ceil(length / 2))]) {
+        const expected = Buffer.concat(Sender.frame(Buffer.from(text), { fin: true, opcode: 1, mask: false, readOnly: false, rsv1: false }));
+        expect(textFrame(text).equals(expected)).toBe(true);
+      }
+    }
+  });
+
+  it('the real client receives small, 16-bit and 64-bit length frames, one shared frame per event for many subscribers', async () => {
+    const t = initTRPC.create();
+    const event = Object.freeze({ text: 'é'.repeat(40_000) });
+    const small = Object.freeze({ text: 'hi' });
+    const medium = Object.freeze({ text: 'm'.repeat(1_000) });
+    const router = t.router({
+      big: t.procedure.subscription(async function* () {
+        yield tracked('1', [small]);
+        yield tracked('2', [medium]);
+        yield tracked('3', [event]);
+      }),
+    });
+    const served = await serve({ router, createContext: () => ({}) });
+    const clients = Array.from({ length: 3 }, () => realClient(served));
+    const received = await Promise.all(
+      clients.map(
+        ({ client }) =>
+          new Promise<unknown[]>((resolve, reject) => {
+            const values: unknown[] = [];
+            (client as unknown as { big: { subscribe: (input: undefined, handlers: object) => void } }).big.subscribe(undefined, {
+              onData: (value: unknown) => values.push(value),
+              onComplete: () => resolve(values),
+              onError: reject,
+            });
+          }),
+      ),
+    );
+    for (const values of received) {
+      expect(values).toEqual([
+        { id: '1', data: [small] },
+        { id: '2', data: [medium] },
+        { id: '3', data: [event] },
+      ]);
+    }
   });
 });

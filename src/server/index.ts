@@ -1,6 +1,7 @@
 /** Library entry: mount the router, embed the server, or test with createCaller. */
 export { appRouter, createCaller, type AppRouter } from './routers/index.js';
 export { createServer, type CreateServerOptions, type RealtimeServer } from './server.js';
+export { applyLeanWSHandler, type WsAdapterOptions } from './http/ws-adapter.js';
 export { createContextInner, type Context, type AppDeps, type Identity } from './context.js';
 export { createServices, type Services } from './services/index.js';
 export { createMemoryBus } from './bus/memory.js';

@@ -83,6 +83,8 @@ type Connection<TContext> = {
   lastSeen: number;
   pingSentAt: number;
   corked: boolean;
+  /** No WebSocket extension negotiated: frames can be written to the socket as bytes. */
+  rawFrames: boolean;
 };
 
 /** JSON of frozen objects, computed once: a published event reaches every subscriber as the same object. */
@@ -100,10 +102,28 @@ function encodeValue(value: unknown): string | undefined {
   return JSON.stringify(value);
 }
 
-/** JSON.stringify, reusing the cached JSON of frozen objects, also as array elements (a batch of events). */
+/** JSON of a one-element batch, by its (frozen) element: the usual shape of a live event's batch. */
+const singletonJson = new WeakMap<object, string>();
+
+/**
+ * JSON.stringify, reusing the cached JSON of frozen objects, also as array elements (a batch of
+ * events). A one-element array of a frozen object gets the same string object every time, which
+ * lets the frame built around it be reused too (see `frameFor`).
+ */
 export function encodeJson(value: unknown): string | undefined {
   if (!Array.isArray(value) || Object.isFrozen(value) || typeof (value as { toJSON?: unknown }).toJSON === 'function') {
     return encodeValue(value);
+  }
+  if (value.length === 1) {
+    const only: unknown = value[0];
+    if (only !== null && typeof only === 'object' && Object.isFrozen(only) && typeof (only as { toJSON?: unknown }).toJSON !== 'function') {
+      let json = singletonJson.get(only);
+      if (json === undefined) {
+        json = `[${encodeValue(only)}]`;
+        singletonJson.set(only, json);
+      }
+      return json;
+    }
   }
   let out = '[';
   for (let i = 0; i < value.length; i++) {
@@ -111,6 +131,29 @@ export function encodeJson(value: unknown): string | undefined {
     out += encodeValue(value[i]) ?? 'null';
   }
   return `${out}]`;
+}
+
+/**
+ * One complete, unmasked WebSocket text frame (RFC 6455 §5.2: FIN, opcode 1, payload length in
+ * 7, 16 or 64 bits) holding `text`, as `ws` would frame it without compression.
+ */
+export function textFrame(text: string): Buffer {
+  const length = Buffer.byteLength(text);
+  const headerLength = length < 126 ? 2 : length < 65_536 ? 4 : 10;
+  const frame = Buffer.allocUnsafe(headerLength + length);
+  frame[0] = 0x81;
+  if (length < 126) {
+    frame[1] = length;
+  } else if (length < 65_536) {
+    frame[1] = 126;
+    frame.writeUInt16BE(length, 2);
+  } else {
+    frame[1] = 127;
+    frame.writeUInt32BE(Math.floor(length / 2 ** 32), 2);
+    frame.writeUInt32BE(length >>> 0, 6);
+  }
+  frame.write(text, headerLength, 'utf8');
+  return frame;
 }
 
 export function applyLeanWSHandler<TRouter extends AnyTRPCRouter>(opts: WsAdapterOptions<TRouter>) {
@@ -131,14 +174,38 @@ export function applyLeanWSHandler<TRouter extends AnyTRPCRouter>(opts: WsAdapte
       if (connection.socket && !connection.socket.destroyed) connection.socket.uncork();
     }
   };
-  function send(connection: Connection<TContext>, frame: string) {
+  function cork(connection: Connection<TContext>, socket: Duplex) {
+    if (connection.corked) return;
+    connection.corked = true;
+    socket.cork();
+    if (toUncork.push(connection) === 1) setImmediate(uncorkAll);
+  }
+
+  function send(connection: Connection<TContext>, text: string, frame?: Buffer) {
     if (connection.ws.readyState !== OPEN) return;
-    if (!connection.corked && connection.socket) {
-      connection.corked = true;
-      connection.socket.cork();
-      if (toUncork.push(connection) === 1) setImmediate(uncorkAll);
-    }
-    connection.ws.send(frame);
+    const { socket } = connection;
+    if (!socket) return connection.ws.send(text);
+    cork(connection, socket);
+    // Without extensions (no permessage-deflate) a data frame is the bytes of `textFrame`: write
+    // them straight to the socket, the same Buffer for every subscriber of an event, instead of
+    // framing the string again per socket. Anything else goes through ws's sender.
+    if (connection.rawFrames) socket.write(frame ?? textFrame(text));
+    else connection.ws.send(text);
+  }
+
+  // The last data frame built: the subscribers of one event are served one after the other, and
+  // their frames differ only if their subscription ids do (wsLink numbers them per client, so
+  // usually they do not).
+  let last: { json: string | undefined; id: RequestId; jsonrpc: '2.0' | undefined; eventId: unknown; text: string; frame: Buffer | null } | null = null;
+  function frameFor(json: string | undefined, id: RequestId, jsonrpc: '2.0' | undefined, eventId: unknown, build: () => string) {
+    if (last && last.json === json && last.id === id && last.jsonrpc === jsonrpc && last.eventId === eventId) return last;
+    last = { json, id, jsonrpc, eventId, text: build(), frame: null };
+    return last;
+  }
+
+  function sendBuilt(connection: Connection<TContext>, built: { text: string; frame: Buffer | null }) {
+    if (connection.rawFrames && connection.ws.readyState === OPEN) built.frame ??= textFrame(built.text);
+    send(connection, built.text, built.frame ?? undefined);
   }
 
   const head = (id: RequestId | null, jsonrpc: '2.0' | undefined) =>
@@ -161,10 +228,13 @@ export function applyLeanWSHandler<TRouter extends AnyTRPCRouter>(opts: WsAdapte
     }
     if (tracked) {
       const [eventId, data] = value;
-      const eventJson = JSON.stringify(eventId);
       const json = encodeJson(data);
-      const payload = json === undefined ? `{"id":${eventJson}}` : `{"id":${eventJson},"data":${json}}`;
-      return send(connection, `${head(id, jsonrpc)}"result":{"type":"data","id":${eventJson},"data":${payload}}}`);
+      const built = frameFor(json, id, jsonrpc, eventId, () => {
+        const eventJson = JSON.stringify(eventId);
+        const payload = json === undefined ? `{"id":${eventJson}}` : `{"id":${eventJson},"data":${json}}`;
+        return `${head(id, jsonrpc)}"result":{"type":"data","id":${eventJson},"data":${payload}}}`;
+      });
+      return sendBuilt(connection, built);
     }
     const json = encodeJson(value);
     send(connection, `${head(id, jsonrpc)}"result":{"type":"data"${json === undefined ? '' : `,"data":${json}`}}}`);
@@ -381,6 +451,7 @@ export function applyLeanWSHandler<TRouter extends AnyTRPCRouter>(opts: WsAdapte
       lastSeen: Date.now(),
       pingSentAt: 0,
       corked: false,
+      rawFrames: ws.extensions === '' && (ws as unknown as { _socket?: Duplex })._socket !== undefined,
     };
     connections.add(connection);
     const wantsParams = new URL(req.url ?? '/', 'http://localhost').searchParams.get('connectionParams') === '1';
