@@ -35,10 +35,22 @@ export function serveControl(handlers: Handlers) {
   const post = (method: string) =>
     new Promise<unknown>((resolve, reject) => profiler!.post(method, (error, result) => (error ? reject(error) : resolve(result))));
   const commands: Record<string, (args: unknown) => unknown> = {
-    async memory() {
+    /**
+     * Memory after forced GCs. With `settleMs`, also after the heap has settled: V8 keeps pages
+     * freed by a burst of garbage (connection setup, seeding) committed for a while and returns
+     * them when idle (its memory reducer runs about 8 s after activity stops), so right after a
+     * burst RSS counts free pages. `settleMs` waits that long, with a GC every second.
+     */
+    async memory(args) {
+      const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
       for (let i = 0; i < 3; i++) {
         gc?.();
-        await new Promise((resolve) => setTimeout(resolve, 50));
+        await pause(50);
+      }
+      const settleMs = (args as { settleMs?: number } | undefined)?.settleMs ?? 0;
+      for (let waited = 0; waited < settleMs; waited += 1000) {
+        await pause(1000);
+        gc?.();
       }
       const { rss, heapUsed, heapTotal, external, arrayBuffers } = process.memoryUsage();
       return { rss, heapUsed, heapTotal, external, arrayBuffers, gc: Boolean(gc) };
@@ -99,7 +111,8 @@ export type ServerProcess = {
   url: string;
   child: ChildProcess;
   call<T>(cmd: string, args?: unknown): Promise<T>;
-  memory(): Promise<Memory>;
+  /** After forced GC; with `settleMs`, also after the heap stopped shrinking (see the child's `memory`). */
+  memory(settleMs?: number): Promise<Memory>;
   cpu(): Promise<Cpu>;
   close(): Promise<void>;
 };
@@ -173,7 +186,7 @@ export async function startServerProcess(kind: ServerKind): Promise<ServerProces
     url: `http://127.0.0.1:${port}`,
     child,
     call,
-    memory: () => call<Memory>('memory'),
+    memory: (settleMs = 0) => call<Memory>('memory', { settleMs }),
     cpu: () => call<Cpu>('cpu'),
     async close() {
       const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

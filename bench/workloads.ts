@@ -219,7 +219,15 @@ export async function runFanout(kind: ServerKind, params: FanoutParams, log: (li
   }
 }
 
-export type IdleParams = { counts: number[]; workers: number; concurrency: number; /** Override the extra subscriptions (diagnostics). */ extra?: string[] };
+export type IdleParams = {
+  counts: number[];
+  workers: number;
+  concurrency: number;
+  /** How long each server's heap may settle before each memory reading (see `memory` in control.ts); 0 in the smoke test. */
+  settleMs?: number;
+  /** Override the extra subscriptions (diagnostics). */
+  extra?: string[];
+};
 export type IdleStep = {
   connections: number;
   subscriptions: string[];
@@ -246,7 +254,7 @@ export async function runIdle(kind: ServerKind, params: IdleParams, log: (line: 
   const sizes = await pool.all<number>('size');
   const steps: IdleStep[] = [];
   try {
-    const before = await server.memory();
+    const before = await server.memory(params.settleMs);
     let previous: { memory: typeof before; connected: number } | null = null;
     let connected = 0;
     for (const count of [...params.counts].sort((a, b) => a - b)) {
@@ -257,7 +265,7 @@ export async function runIdle(kind: ServerKind, params: IdleParams, log: (line: 
       const ms = performance.now() - started;
       const added = ranges.reduce((n, r) => n + r.to - r.from, 0);
       connected += added;
-      const after = await server.memory();
+      const after = await server.memory(params.settleMs);
       const step: IdleStep = {
         connections: connected,
         subscriptions,

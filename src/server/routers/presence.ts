@@ -24,9 +24,11 @@ export const presenceRouter = router({
 });
 
 /** Module-level, so an open stream holds only its subscription and the generator. */
-async function* presenceChanges(live: BusSubscription<PresenceDTO>, snapshot: PresenceDTO[]): AsyncGenerator<PresenceDTO[]> {
+async function* presenceChanges(live: BusSubscription<PresenceDTO>, snapshot: PresenceDTO[] | null): AsyncGenerator<PresenceDTO[]> {
   try {
-    yield snapshot;
+    const first = snapshot!;
+    snapshot = null; // not kept for the life of the stream
+    yield first;
     for await (const changes of live) yield changes;
   } finally {
     live.close();
