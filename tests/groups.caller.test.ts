@@ -142,9 +142,13 @@ describe('groups', () => {
     expect((await bob!.caller.group.list()).groups[0]!.ownerId).toBe(bob!.id);
     await expect(alice!.caller.group.members({ groupId: group.id })).rejects.toMatchObject({ code: 'FORBIDDEN' });
     await carol!.caller.group.leave({ groupId: group.id });
+    await bob!.caller.message.group({ groupId: group.id, content: 'last words', clientMessageId: uid() });
     expect(await bob!.caller.group.leave({ groupId: group.id })).toEqual({ deleted: true });
     expect(await count('groups')).toBe(0);
     expect(await count('conversations')).toBe(0);
+    // The group is gone, not merely closed to bob: NOT_FOUND, also after a send that cached its conversation.
+    await expect(bob!.caller.message.group({ groupId: group.id, content: 'anyone?', clientMessageId: uid() })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(alice!.caller.message.group({ groupId: group.id, content: 'anyone?', clientMessageId: uid() })).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 });
 

@@ -3,7 +3,7 @@ import type { SendInput } from '../../shared/schemas.js';
 import { topics } from '../bus/topics.js';
 import { Group } from '../db/entities.js';
 import type { Deps } from './deps.js';
-import { notFound } from './errors.js';
+import { DomainError, notFound } from './errors.js';
 import type { MembershipService } from './membership.js';
 import { createMessageWriter } from './message-writer.js';
 
@@ -59,7 +59,18 @@ export function createMessageService(deps: Deps, membership: MembershipService, 
       senderId: number,
       { groupId, ...rest }: Omit<SendInput, 'conversationId'> & { groupId: number },
     ): Promise<MessageDTO> {
-      return service.send(senderId, { conversationId: await service.conversationOfGroup(groupId), ...rest });
+      const conversationId = await service.conversationOfGroup(groupId);
+      try {
+        return await service.send(senderId, { conversationId, ...rest });
+      } catch (error) {
+        // The mapping is cached for good, but a group can be deleted: tell "no such group" from
+        // "not a member" (only on this refusal path, never on a successful send).
+        if (error instanceof DomainError && error.code === 'FORBIDDEN' && !(await orm.em.fork().count(Group, { id: groupId }))) {
+          conversationByGroup.delete(groupId);
+          throw notFound('Group');
+        }
+        throw error;
+      }
     },
   };
   return service;
