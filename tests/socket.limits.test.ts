@@ -86,3 +86,32 @@ describe('a socket cannot cost the server without bound', () => {
     await d.close();
   });
 });
+
+describe('sessions', () => {
+  it('closes a socket whose session expires while it is open (4001), and the expired cookie gets UNAUTHORIZED after', async () => {
+    const short = await startServer({
+      sessionTtlMs: 1_500,
+      connectionLimits: { ...DEFAULT_CONNECTION_LIMITS, sessionCheckMs: 50 },
+    });
+    try {
+      const beforeSignUp = Date.now();
+      const alice = await signUp(short.base, 'alice');
+      const socket = rawSocket(short, { cookie: alice.cookie });
+      await socket.opened;
+      socket.ws.send(JSON.stringify({ id: 1, method: 'subscription', params: { path: 'inbox.events', input: {} } }));
+      await waitFor(() => socket.received.some((m) => m.includes('"started"')));
+      expect((await socket.closed).code).toBe(4001);
+      // Not before the session's end (1.5 s after it was issued), and soon after it.
+      const closedAfter = Date.now() - beforeSignUp;
+      expect(closedAfter).toBeGreaterThanOrEqual(1_490);
+      expect(closedAfter).toBeLessThan(4_000);
+      const again = rawSocket(short, { cookie: alice.cookie });
+      await again.opened;
+      again.ws.send(JSON.stringify({ id: 1, method: 'subscription', params: { path: 'inbox.events', input: {} } }));
+      await waitFor(() => again.received.some((m) => m.includes('UNAUTHORIZED')));
+      again.ws.close();
+    } finally {
+      await short.app.close();
+    }
+  });
+});

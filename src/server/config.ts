@@ -57,6 +57,8 @@ export type ConnectionLimits = {
   /** Unsent bytes queued for a socket that does not read; beyond, it is terminated. */
   maxBufferedBytes: number;
   bufferCheckMs: number;
+  /** How often open sockets are checked against their session's expiry (an expired one is closed, 4001). */
+  sessionCheckMs: number;
 };
 
 export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
@@ -65,6 +67,7 @@ export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
   framesBurst: 1_000,
   maxBufferedBytes: 8 * 1024 * 1024,
   bufferCheckMs: 1_000,
+  sessionCheckMs: 60_000,
 };
 
 export type Timings = { -readonly [K in keyof typeof TIMINGS]: number };

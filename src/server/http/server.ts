@@ -24,6 +24,7 @@ export type HttpOptions = {
 export function createHttpServer(deps: AppDeps, { staticDir }: HttpOptions) {
   const { services, logger, config } = deps;
   const identities = new WeakMap<IncomingMessage, Identity>();
+  const sessionExpiry = new WeakMap<IncomingMessage, number>();
   const clientIp = (req: IncomingMessage) => req.socket.remoteAddress ?? null;
 
   const onError = ({ error, path }: { error: { code: string; message: string; cause?: unknown }; path?: string }) => {
@@ -79,6 +80,7 @@ export function createHttpServer(deps: AppDeps, { staticDir }: HttpOptions) {
       .then((session) => {
         if (socket.destroyed) return;
         identities.set(req, session ? { user: session.user, sessionId: session.sessionId, service: false } : anonymous);
+        if (session) sessionExpiry.set(req, session.expiresAt);
         wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
       })
       .catch((error: unknown) => {
@@ -106,7 +108,7 @@ export function createHttpServer(deps: AppDeps, { staticDir }: HttpOptions) {
     });
     const identity = identities.get(req);
     if (identity?.user && identity.sessionId) {
-      const release = services.connections.add(identity.user.id, identity.sessionId, () => ws.close(4001, 'signed out'));
+      const release = services.connections.add(identity.user.id, identity.sessionId, (reason) => ws.close(4001, reason), sessionExpiry.get(req));
       ws.once('close', release);
     }
   });
@@ -126,6 +128,13 @@ export function createHttpServer(deps: AppDeps, { staticDir }: HttpOptions) {
         cookies: null,
       }),
   });
+
+  // Sockets outliving their session (it expired while they were open) are closed like at logout.
+  const sessionWatch = setInterval(() => {
+    const closed = services.connections.closeExpired(deps.clock.now());
+    if (closed > 0) logger.info({ closed }, 'websockets closed: session expired');
+  }, limits.sessionCheckMs);
+  sessionWatch.unref();
 
   // A client that stops reading makes its unsent frames pile up in memory: cut it off.
   const bufferWatch = setInterval(() => {
@@ -154,6 +163,7 @@ export function createHttpServer(deps: AppDeps, { staticDir }: HttpOptions) {
     /** Tells clients to reconnect, closes every socket, and stops accepting connections. */
     async close(): Promise<void> {
       clearInterval(bufferWatch);
+      clearInterval(sessionWatch);
       handler.stop();
       handler.broadcastReconnectNotification();
       for (const client of wss.clients) client.close(1001, 'server shutting down');

@@ -15,7 +15,7 @@ export type IssuedSession = {
   expiresAt: Date;
 };
 
-export type ResolvedSession = { user: UserDTO; sessionId: string };
+export type ResolvedSession = { user: UserDTO; sessionId: string; /** Epoch ms. */ expiresAt: number };
 
 const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
 
@@ -70,7 +70,7 @@ export function createAuthService({ orm, clock, config }: Deps) {
         return null;
       }
       const user = await em.findOne(User, { id: session.user });
-      return user ? { user: toUserDTO(user), sessionId } : null;
+      return user ? { user: toUserDTO(user), sessionId, expiresAt: session.expiresAt.getTime() } : null;
     },
 
     async findUser(userId: number): Promise<UserDTO | null> {

@@ -5,7 +5,7 @@
  */
 export type ConnectionListener = (userId: number) => void;
 
-type Connection = { userId: number; sessionId: string; close: () => void };
+type Connection = { userId: number; sessionId: string; expiresAt: number; close: (reason: string) => void };
 
 export function createConnectionRegistry() {
   const byUser = new Map<number, Set<Connection>>();
@@ -27,9 +27,12 @@ export function createConnectionRegistry() {
   }
 
   return {
-    /** Registers an authenticated connection; call the returned function when it closes. */
-    add(userId: number, sessionId: string, close: () => void): () => void {
-      const connection: Connection = { userId, sessionId, close };
+    /**
+     * Registers an authenticated connection until its session expires (epoch ms); call the
+     * returned function when it closes. `close` is how the registry ends it (logout, expiry).
+     */
+    add(userId: number, sessionId: string, close: (reason: string) => void, expiresAt = Number.POSITIVE_INFINITY): () => void {
+      const connection: Connection = { userId, sessionId, expiresAt, close };
       addTo(bySession, sessionId, connection);
       if (addTo(byUser, userId, connection) === 1) for (const listener of firstListeners) listener(userId);
       let removed = false;
@@ -43,7 +46,23 @@ export function createConnectionRegistry() {
 
     /** Closes every socket of a session (logout): a signed-out tab must stop receiving. */
     closeSession(sessionId: string): void {
-      for (const connection of [...(bySession.get(sessionId) ?? [])]) connection.close();
+      for (const connection of [...(bySession.get(sessionId) ?? [])]) connection.close('signed out');
+    },
+
+    /**
+     * Closes the sockets whose session has expired by `now`: a socket is authenticated when it
+     * opens, so without this an expired session would keep receiving on the sockets it had open.
+     */
+    closeExpired(now: number): number {
+      let closed = 0;
+      for (const set of [...bySession.values()]) {
+        for (const connection of [...set]) {
+          if (connection.expiresAt > now) continue;
+          connection.close('session expired');
+          closed++;
+        }
+      }
+      return closed;
     },
 
     isConnected(userId: number): boolean {
