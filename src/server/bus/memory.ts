@@ -58,14 +58,10 @@ export function createMemoryBus({ maxQueue = 10_000 }: MemoryBusOptions = {}): E
 
     /** The abort listener (an EventTarget calls `handleEvent` on listener objects). */
     handleEvent() {
-      this.end();
+      this.close();
     }
 
     close() {
-      this.end();
-    }
-
-    end() {
       if (this.done) return;
       this.done = true;
       for (const key of this.keys) {
@@ -100,7 +96,7 @@ export function createMemoryBus({ maxQueue = 10_000 }: MemoryBusOptions = {}): E
     }
 
     return(): Promise<IteratorResult<E[]>> {
-      this.end();
+      this.close();
       return Promise.resolve({ done: true, value: undefined });
     }
 
@@ -122,7 +118,7 @@ export function createMemoryBus({ maxQueue = 10_000 }: MemoryBusOptions = {}): E
         : [(topicOrTopics as Topic<E>).key];
       const subscriber = new Subscriber<E>(keys, signal);
       if (signal?.aborted) {
-        subscriber.end();
+        subscriber.close();
         return subscriber;
       }
       for (const key of keys) {
@@ -139,7 +135,7 @@ export function createMemoryBus({ maxQueue = 10_000 }: MemoryBusOptions = {}): E
     },
 
     async close() {
-      for (const set of [...subscribersByTopic.values()]) for (const subscriber of set) subscriber.end();
+      for (const set of [...subscribersByTopic.values()]) for (const subscriber of set) subscriber.close();
     },
   };
 }

@@ -28,8 +28,7 @@ export function createMessageService(deps: Deps, membership: MembershipService, 
         const event = Object.freeze({ type: 'message', message } as const);
         published.push(bus.publish(topics.conversation(message.conversationId), event));
         const members = membership.cached(message.conversationId) ?? (await membership.members(message.conversationId));
-        const inboxEvent = event;
-        for (const memberId of members) published.push(bus.publish(topics.inbox(memberId), inboxEvent));
+        for (const memberId of members) published.push(bus.publish(topics.inbox(memberId), event));
       }
       hooks.afterPublish?.(messages);
       await Promise.all(published);
