@@ -9,7 +9,7 @@
  * Services therefore write with `em.insert` / `insertReturningIds` / `nativeUpdate` /
  * `nativeDelete` (no unit of work); never `em.create` + `em.flush`.
  */
-import type { EntityManager, Knex } from '@mikro-orm/sqlite';
+import type { EntityManager, Knex } from './driver.js';
 
 /** The entity manager handed to `inTransaction` work: a fork whose every query runs in the transaction. */
 export type TransactionEm = EntityManager;

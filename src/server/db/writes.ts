@@ -1,5 +1,5 @@
 import { Utils, type EntityData, type EntityDictionary, type EntityName } from '@mikro-orm/core';
-import type { EntityManager } from '@mikro-orm/sqlite';
+import type { EntityManager } from './driver.js';
 import { inTransaction } from './transactions.js';
 
 /**

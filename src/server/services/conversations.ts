@@ -1,4 +1,4 @@
-import type { EntityManager } from '@mikro-orm/sqlite';
+import type { EntityManager } from '../db/driver.js';
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { ConversationDTO, HistoryPageDTO } from '../../shared/dto.js';
 import { topics } from '../bus/topics.js';

@@ -1,4 +1,4 @@
-import type { EntityManager } from '@mikro-orm/sqlite';
+import type { EntityManager } from '../db/driver.js';
 import type { ConversationDTO } from '../../shared/dto.js';
 import type { GroupDTO, GroupListDTO, GroupMemberDTO, InvitationDTO } from '../../shared/social.js';
 import { topics } from '../bus/topics.js';

@@ -1,4 +1,4 @@
-import type { EntityManager } from '@mikro-orm/sqlite';
+import type { EntityManager } from '../db/driver.js';
 
 export type UnreadRow = { conversationId: number; lastReadSeq: number; unreadCount: number };
 
