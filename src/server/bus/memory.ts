@@ -1,4 +1,4 @@
-import type { BusSubscription, EventBus, SubscribeOptions, Topic } from './types.js';
+import type { BusConsumer, BusSubscription, EventBus, SubscribeOptions, Topic } from './types.js';
 
 export type MemoryBusOptions = {
   /**
@@ -24,6 +24,7 @@ export function createMemoryBus({ maxQueue = 10_000 }: MemoryBusOptions = {}): E
     overflowed = false;
     done = false;
     wake: ((result: IteratorResult<E[]>) => void) | null = null;
+    consumer: BusConsumer<E> | null = null;
     wakeScheduled = false;
 
     constructor(
@@ -40,20 +41,39 @@ export function createMemoryBus({ maxQueue = 10_000 }: MemoryBusOptions = {}): E
       this.queue.push(event);
       // Wake a waiting consumer once, after the publisher's current run: every event published
       // in the same turn (a committed batch) then travels in one yield, one frame per subscriber.
-      if (this.wake && !this.wakeScheduled) {
-        this.wakeScheduled = true;
-        queueMicrotask(() => this.flush());
-      }
+      if ((this.wake || this.consumer) && !this.wakeScheduled) this.scheduleFlush();
+    }
+
+    scheduleFlush() {
+      this.wakeScheduled = true;
+      queueMicrotask(() => this.flush());
     }
 
     flush() {
       this.wakeScheduled = false;
-      const wake = this.wake;
       const batch = this.queue;
-      if (!wake || batch === null || batch.length === 0) return;
+      if (batch === null || batch.length === 0) return;
+      const consumer = this.consumer;
+      if (consumer) {
+        this.consumer = null;
+        this.queue = null;
+        return consumer.handleEvents(batch);
+      }
+      const wake = this.wake;
+      if (!wake) return;
       this.wake = null;
       this.queue = null;
       wake({ done: false, value: batch });
+    }
+
+    setConsumer(consumer: BusConsumer<E> | null) {
+      this.consumer = consumer;
+      if (!consumer) return;
+      if (this.done) {
+        this.consumer = null;
+        return consumer.handleEnd();
+      }
+      if (this.queue !== null && this.queue.length > 0 && !this.wakeScheduled) this.scheduleFlush();
     }
 
     /** The abort listener (an EventTarget calls `handleEvent` on listener objects). */
@@ -75,6 +95,9 @@ export function createMemoryBus({ maxQueue = 10_000 }: MemoryBusOptions = {}): E
       const wake = this.wake;
       this.wake = null;
       wake?.({ done: true, value: undefined });
+      const consumer = this.consumer;
+      this.consumer = null;
+      consumer?.handleEnd();
     }
 
     takeOverflow() {

@@ -26,6 +26,20 @@ export interface BusSubscription<E> extends AsyncIterable<E[]> {
   takeOverflow(): boolean;
   /** Ends the subscription now (idempotent): unregisters it and ends the iteration. */
   close(): void;
+  /**
+   * Push instead of pull, for one batch: the next batch (what is queued now, or the next event
+   * published) goes to `consumer.handleEvents` instead of to a pending `next()`, and the consumer
+   * is then cleared, so a consumer that does not ask again lets events queue here (bounded, see
+   * `takeOverflow`). When the subscription ends, an armed consumer gets `handleEnd()` (at once if
+   * it already has). Holding no promise, an open stream waiting for events costs only its objects.
+   */
+  setConsumer(consumer: BusConsumer<E> | null): void;
+}
+
+/** Receives pushed batches (methods, so one object serves: no closure per subscription). */
+export interface BusConsumer<E> {
+  handleEvents(batch: E[]): void;
+  handleEnd(): void;
 }
 
 export interface EventBus {

@@ -1,8 +1,7 @@
 import type { PresenceDTO } from '../../shared/social.js';
 import { presenceWatchInput } from '../../shared/schemas.js';
 import { topics } from '../bus/topics.js';
-import type { BusSubscription } from '../bus/types.js';
-import { listenThenRead, LiveStream } from '../streams/replay.js';
+import { listenThenRead, LiveStream, type StreamLogic, type StreamSink } from '../streams/replay.js';
 import { router, subscriptionProcedure } from '../trpc.js';
 
 export const presenceRouter = router({
@@ -19,18 +18,20 @@ export const presenceRouter = router({
       signal,
       () => ctx.services.presence.snapshot(userIds),
     );
-    return new LiveStream(presenceChanges(live, snapshot), live);
+    return new LiveStream(live, new PresenceLive(snapshot));
   }),
 });
 
-/** Module-level, so an open stream holds only its subscription and the generator. */
-async function* presenceChanges(live: BusSubscription<PresenceDTO>, snapshot: PresenceDTO[] | null): AsyncGenerator<PresenceDTO[]> {
-  try {
-    const first = snapshot!;
-    snapshot = null; // not kept for the life of the stream
-    yield first;
-    for await (const changes of live) yield changes;
-  } finally {
-    live.close();
+/** A snapshot first, then every batch of changes as it comes. */
+class PresenceLive implements StreamLogic<PresenceDTO, PresenceDTO[]> {
+  constructor(private snapshot: PresenceDTO[] | null) {}
+
+  start(sink: StreamSink<PresenceDTO[]>) {
+    sink.emit(this.snapshot!);
+    this.snapshot = null; // not kept for the life of the stream
+  }
+
+  onBatch(changes: PresenceDTO[], _overflowed: boolean, sink: StreamSink<PresenceDTO[]>) {
+    sink.emit(changes);
   }
 }

@@ -1,11 +1,10 @@
-import { tracked } from '@trpc/server';
+import { tracked, type TrackedEnvelope } from '@trpc/server';
 import type { ConversationEvent } from '../../shared/events.js';
 import { topics } from '../bus/topics.js';
-import type { BusSubscription } from '../bus/types.js';
 import type { AppDeps } from '../context.js';
 import { Message } from '../db/entities.js';
 import { toMessageDTO } from '../services/mappers.js';
-import { listenThenRead, LiveStream, pagesAfter } from './replay.js';
+import { END, listenThenRead, LiveStream, pagesAfter, type BatchResult, type StreamLogic, type StreamSink } from './replay.js';
 
 const REPLAY_PAGE = 500;
 
@@ -36,71 +35,91 @@ export async function openConversationStream(deps: AppDeps, { userId, conversati
     .typists(conversationId)
     .filter((typist) => typist !== userId)
     .map((typist): ConversationEvent => ({ type: 'typing', conversationId, userId: typist, typing: true }));
-  const state: StreamState = { services: deps.services, orm: deps.orm, userId, conversationId, live, cursor: start, replayFirst: lastEventId != null, typing };
-  return new LiveStream(conversationEvents(state), live);
+  return new LiveStream(live, new ConversationLive(deps.services, deps.orm, userId, conversationId, start, lastEventId != null, typing));
 }
 
-/** What one open stream holds between events (the generators below are module-level, so nothing else is kept per stream). */
-type StreamState = {
-  // The shared services, not the request's context object: an open stream keeps only what it uses.
-  services: AppDeps['services'];
-  orm: AppDeps['orm'];
-  userId: number;
-  conversationId: number;
-  live: BusSubscription<ConversationEvent>;
-  /** Highest seq delivered. */
-  cursor: number;
-  replayFirst: boolean;
-  typing: ConversationEvent[] | null;
-};
+type Out = TrackedEnvelope<ConversationEvent[]>;
 
-async function* conversationEvents(state: StreamState) {
-  const { live, userId, conversationId, services } = state;
-  try {
-    if (state.replayFirst) for await (const events of replay(state)) yield tracked(String(state.cursor), events);
-    if (state.typing && state.typing.length > 0) yield tracked(String(state.cursor), state.typing);
-    state.typing = null;
+/** What one open conversation stream keeps between events, and what it does with them. */
+class ConversationLive implements StreamLogic<ConversationEvent, Out> {
+  constructor(
+    // The shared services, not the request's context object: an open stream keeps only what it uses.
+    private readonly services: AppDeps['services'],
+    private readonly orm: AppDeps['orm'],
+    private readonly userId: number,
+    private readonly conversationId: number,
+    /** Highest seq delivered. */
+    private cursor: number,
+    private replayFirst: boolean,
+    private typing: ConversationEvent[] | null,
+  ) {}
 
-    for await (const batch of live) {
-      // Membership can change while the stream is open: a member who left gets nothing more.
-      const members = services.membership.cached(conversationId) ?? (await services.membership.members(conversationId));
-      if (!members.has(userId)) return;
-      if (live.takeOverflow()) for await (const events of replay(state)) yield tracked(String(state.cursor), events);
-
-      const out: ConversationEvent[] = [];
-      for (const event of batch) {
-        if (event.type === 'message') {
-          const { seq } = event.message;
-          if (seq <= state.cursor) continue;
-          // A gap (dropped or reordered by a transport): fill it from the database first.
-          if (seq > state.cursor + 1) for await (const events of replay(state, seq)) out.push(...events);
-          state.cursor = seq;
-        } else if (event.type === 'typing' && event.userId === userId) {
-          continue; // the typist does not hear its own typing
-        }
-        out.push(event);
-      }
-      if (out.length > 0) yield tracked(String(state.cursor), out);
-    }
-  } finally {
-    live.close();
+  async start(sink: StreamSink<Out>) {
+    if (this.replayFirst) await this.replayInto(sink);
+    if (this.typing && this.typing.length > 0) sink.emit(tracked(String(this.cursor), this.typing));
+    this.typing = null;
   }
-}
 
-/** Stored messages after the cursor (and before `upTo`), page by page, advancing the cursor. */
-async function* replay(state: StreamState, upTo = Number.MAX_SAFE_INTEGER) {
-  const { orm } = state;
-  const { conversationId } = state;
-  const pages = pagesAfter(
-    state.cursor,
-    REPLAY_PAGE,
-    (after) =>
-      orm.em.fork().find(Message, { conversation: conversationId, seq: { $gt: after, $lt: upTo } }, { orderBy: { seq: 'asc' }, limit: REPLAY_PAGE }),
-    (row) => row.seq,
-  );
-  for await (const page of pages) {
-    state.cursor = page.cursor;
-    yield page.rows.map((row): ConversationEvent => ({ type: 'message', message: toMessageDTO(row) }));
+  onBatch(batch: ConversationEvent[], overflowed: boolean, sink: StreamSink<Out>): BatchResult | Promise<BatchResult> {
+    const members = this.services.membership.cached(this.conversationId);
+    if (members === undefined || overflowed) return this.onBatchReading(batch, overflowed, sink);
+    // Membership can change while the stream is open: a member who left gets nothing more.
+    if (!members.has(this.userId)) return END;
+    return this.deliver(batch, 0, [], sink);
+  }
+
+  /** The same, when the membership is not cached or the bus dropped events (resynchronise first). */
+  private async onBatchReading(batch: ConversationEvent[], overflowed: boolean, sink: StreamSink<Out>): Promise<BatchResult> {
+    const members = await this.services.membership.members(this.conversationId);
+    if (!members.has(this.userId)) return END;
+    if (overflowed) await this.replayInto(sink);
+    return this.deliver(batch, 0, [], sink);
+  }
+
+  /** `batch[from…]` after what `out` holds; a gap in seqs is filled from the database first (only then asynchronously). */
+  private deliver(batch: ConversationEvent[], from: number, out: ConversationEvent[], sink: StreamSink<Out>): void | Promise<void> {
+    for (let index = from; index < batch.length; index++) {
+      const event = batch[index]!;
+      if (event.type === 'message') {
+        const { seq } = event.message;
+        if (seq <= this.cursor) continue;
+        // A gap (dropped or reordered by a transport): fill it from the database first.
+        if (seq > this.cursor + 1) return this.fillGap(batch, index, out, sink);
+        this.cursor = seq;
+      } else if (event.type === 'typing' && event.userId === this.userId) {
+        continue; // the typist does not hear its own typing
+      }
+      out.push(event);
+    }
+    if (out.length > 0) sink.emit(tracked(String(this.cursor), out));
+  }
+
+  private async fillGap(batch: ConversationEvent[], index: number, out: ConversationEvent[], sink: StreamSink<Out>): Promise<void> {
+    const event = batch[index] as Extract<ConversationEvent, { type: 'message' }>;
+    for await (const events of this.replay(event.message.seq)) out.push(...events);
+    this.cursor = event.message.seq;
+    out.push(event);
+    return this.deliver(batch, index + 1, out, sink);
+  }
+
+  private async replayInto(sink: StreamSink<Out>) {
+    for await (const events of this.replay()) sink.emit(tracked(String(this.cursor), events));
+  }
+
+  /** Stored messages after the cursor (and before `upTo`), page by page, advancing the cursor. */
+  private async *replay(upTo = Number.MAX_SAFE_INTEGER) {
+    const { orm, conversationId } = this;
+    const pages = pagesAfter(
+      this.cursor,
+      REPLAY_PAGE,
+      (after) =>
+        orm.em.fork().find(Message, { conversation: conversationId, seq: { $gt: after, $lt: upTo } }, { orderBy: { seq: 'asc' }, limit: REPLAY_PAGE }),
+      (row) => row.seq,
+    );
+    for await (const page of pages) {
+      this.cursor = page.cursor;
+      yield page.rows.map((row): ConversationEvent => ({ type: 'message', message: toMessageDTO(row) }));
+    }
   }
 }
 

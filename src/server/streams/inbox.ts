@@ -1,12 +1,11 @@
-import { tracked } from '@trpc/server';
+import { tracked, type TrackedEnvelope } from '@trpc/server';
 import type { InboxEvent } from '../../shared/events.js';
 import { topics, type InboxBusEvent } from '../bus/topics.js';
-import type { BusSubscription } from '../bus/types.js';
 import type { AppDeps } from '../context.js';
 import { Membership, Message } from '../db/entities.js';
 import { toMessageDTO } from '../services/mappers.js';
 import { unreadCounts } from '../services/read-state.js';
-import { listenThenRead, LiveStream, pagesAfter } from './replay.js';
+import { listenThenRead, LiveStream, pagesAfter, type StreamLogic, type StreamSink } from './replay.js';
 
 const REPLAY_PAGE = 500;
 
@@ -24,15 +23,9 @@ type Options = {
 export async function openInboxStream({ bus, orm }: AppDeps, { userId, lastEventId, signal }: Options) {
   // Listen first, then count and replay: the id checks below drop anything seen twice.
   const { live, value: counts } = await listenThenRead(bus, topics.inbox(userId), signal, () => unreadCounts(orm.em.fork(), userId));
-  const state: InboxState = {
-    orm,
-    userId,
-    live,
-    unread: new Map(counts.rows.map((row) => [row.conversationId, { count: row.unreadCount, asOf: counts.asOfMessageId, counted: [] }])),
-    cursor: lastEventId != null ? Number(lastEventId) : counts.asOfMessageId,
-    replayFirst: lastEventId != null,
-  };
-  return new LiveStream(inboxEvents(state), live);
+  const unread = new Map<number, UnreadState>(counts.rows.map((row) => [row.conversationId, { count: row.unreadCount, asOf: counts.asOfMessageId, counted: [] }]));
+  const cursor = lastEventId != null ? Number(lastEventId) : counts.asOfMessageId;
+  return new LiveStream(live, new InboxLive(orm, userId, unread, cursor, lastEventId != null));
 }
 
 /**
@@ -41,39 +34,62 @@ export async function openInboxStream({ bus, orm }: AppDeps, { userId, lastEvent
  */
 type UnreadState = { count: number; asOf: number; counted: number[] };
 
-/** What one open stream holds between events (the generators below are module-level). */
-type InboxState = {
-  orm: AppDeps['orm'];
-  userId: number;
-  live: BusSubscription<InboxBusEvent>;
-  unread: Map<number, UnreadState>;
-  /** Highest message id delivered. */
-  cursor: number;
-  replayFirst: boolean;
-};
+type Out = TrackedEnvelope<InboxEvent[]>;
 
-async function* inboxEvents(state: InboxState) {
-  const { live } = state;
-  try {
-    if (state.replayFirst) for await (const events of replay(state)) yield tracked(String(state.cursor), events);
-    for await (const batch of live) {
-      if (live.takeOverflow()) for await (const events of replay(state)) yield tracked(String(state.cursor), events);
-      const out: InboxEvent[] = [];
-      for (const event of batch) {
-        if (event.type === 'message') {
-          if (event.message.id <= state.cursor) continue;
-          state.cursor = event.message.id;
-        }
-        out.push(toInboxEvent(state, event));
+/** What one open inbox stream keeps between events, and what it does with them. */
+class InboxLive implements StreamLogic<InboxBusEvent, Out> {
+  constructor(
+    private readonly orm: AppDeps['orm'],
+    readonly userId: number,
+    readonly unread: Map<number, UnreadState>,
+    /** Highest message id delivered. */
+    private cursor: number,
+    private replayFirst: boolean,
+  ) {}
+
+  async start(sink: StreamSink<Out>) {
+    if (this.replayFirst) await this.replayInto(sink);
+  }
+
+  onBatch(batch: InboxBusEvent[], overflowed: boolean, sink: StreamSink<Out>): void | Promise<void> {
+    if (overflowed) return this.replayInto(sink).then(() => this.deliver(batch, sink));
+    this.deliver(batch, sink);
+  }
+
+  private deliver(batch: InboxBusEvent[], sink: StreamSink<Out>) {
+    const out: InboxEvent[] = [];
+    for (const event of batch) {
+      if (event.type === 'message') {
+        if (event.message.id <= this.cursor) continue;
+        this.cursor = event.message.id;
       }
-      if (out.length > 0) yield tracked(String(state.cursor), out);
+      out.push(toInboxEvent(this, event));
     }
-  } finally {
-    live.close();
+    if (out.length > 0) sink.emit(tracked(String(this.cursor), out));
+  }
+
+  /** Stored messages of the user's current conversations after the cursor, page by page. */
+  private async replayInto(sink: StreamSink<Out>) {
+    const { orm, userId } = this;
+    const pages = pagesAfter(
+      this.cursor,
+      REPLAY_PAGE,
+      async (after) => {
+        // Current memberships only: a conversation the user left replays nothing.
+        const em = orm.em.fork();
+        const memberOf = (await em.find(Membership, { user: userId }, { fields: ['conversation'] })).map((m) => m.conversation);
+        return em.find(Message, { id: { $gt: after }, conversation: { $in: memberOf } }, { orderBy: { id: 'asc' }, limit: REPLAY_PAGE });
+      },
+      (row) => row.id,
+    );
+    for await (const page of pages) {
+      this.cursor = page.cursor;
+      sink.emit(tracked(String(this.cursor), page.rows.map((row) => toInboxEvent(this, { type: 'message', message: toMessageDTO(row) }))));
+    }
   }
 }
 
-function toInboxEvent({ unread, userId }: InboxState, event: InboxBusEvent): InboxEvent {
+function toInboxEvent({ unread, userId }: { unread: Map<number, UnreadState>; userId: number }, event: InboxBusEvent): InboxEvent {
   switch (event.type) {
     case 'message': {
       const { message } = event;
@@ -107,22 +123,3 @@ function toInboxEvent({ unread, userId }: InboxState, event: InboxBusEvent): Inb
   }
 }
 
-/** Stored messages of the user's current conversations after the cursor, page by page. */
-async function* replay(state: InboxState) {
-  const { orm, userId } = state;
-  const pages = pagesAfter(
-    state.cursor,
-    REPLAY_PAGE,
-    async (after) => {
-      // Current memberships only: a conversation the user left replays nothing.
-      const em = orm.em.fork();
-      const memberOf = (await em.find(Membership, { user: userId }, { fields: ['conversation'] })).map((m) => m.conversation);
-      return em.find(Message, { id: { $gt: after }, conversation: { $in: memberOf } }, { orderBy: { id: 'asc' }, limit: REPLAY_PAGE });
-    },
-    (row) => row.id,
-  );
-  for await (const page of pages) {
-    state.cursor = page.cursor;
-    yield page.rows.map((row) => toInboxEvent(state, { type: 'message', message: toMessageDTO(row) }));
-  }
-}

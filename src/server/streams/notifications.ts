@@ -1,11 +1,10 @@
-import { tracked } from '@trpc/server';
+import { tracked, type TrackedEnvelope } from '@trpc/server';
 import type { NotificationEvent } from '../../shared/notifications.js';
 import { topics } from '../bus/topics.js';
-import type { BusSubscription } from '../bus/types.js';
 import type { AppDeps } from '../context.js';
 import { Notification } from '../db/entities.js';
 import { toNotificationDTO } from '../services/notifications.js';
-import { listenThenRead, LiveStream, pagesAfter } from './replay.js';
+import { listenThenRead, LiveStream, pagesAfter, type StreamLogic, type StreamSink } from './replay.js';
 
 const REPLAY_PAGE = 200;
 
@@ -24,54 +23,57 @@ export async function openNotificationStream(deps: AppDeps, { userId, lastEventI
     const [row] = await orm.em.fork().execute<Array<{ id: number | null }>>('SELECT max(id) AS id FROM notifications WHERE user_id = ?', [userId]);
     return Number(row?.id ?? 0);
   });
-  return new LiveStream(notificationEvents({ services: deps.services, orm, userId, live, cursor: start, replayFirst: lastEventId != null }), live);
+  return new LiveStream(live, new NotificationLive(deps.services, orm, userId, start, lastEventId != null));
 }
 
-/** What one open stream holds between events (the generators below are module-level). */
-type StreamState = {
-  // The shared services, not the request's context object: an open stream keeps only what it uses.
-  services: AppDeps['services'];
-  orm: AppDeps['orm'];
-  userId: number;
-  live: BusSubscription<NotificationEvent>;
-  /** Highest notification id delivered. */
-  cursor: number;
-  replayFirst: boolean;
-};
+type Out = TrackedEnvelope<NotificationEvent[]>;
 
-async function* notificationEvents(state: StreamState) {
-  const { live } = state;
-  try {
-    if (state.replayFirst) for await (const events of replay(state)) yield tracked(String(state.cursor), events);
-    for await (const batch of live) {
-      if (live.takeOverflow()) for await (const events of replay(state)) yield tracked(String(state.cursor), events);
-      const out: NotificationEvent[] = [];
-      for (const event of batch) {
-        if (event.type === 'notification') {
-          if (event.notification.id <= state.cursor) continue;
-          state.cursor = event.notification.id;
-        }
-        out.push(event);
-      }
-      if (out.length > 0) yield tracked(String(state.cursor), out);
-    }
-  } finally {
-    live.close();
+/** What one open notification stream keeps between events, and what it does with them. */
+class NotificationLive implements StreamLogic<NotificationEvent, Out> {
+  constructor(
+    // The shared services, not the request's context object: an open stream keeps only what it uses.
+    private readonly services: AppDeps['services'],
+    private readonly orm: AppDeps['orm'],
+    private readonly userId: number,
+    /** Highest notification id delivered. */
+    private cursor: number,
+    private replayFirst: boolean,
+  ) {}
+
+  async start(sink: StreamSink<Out>) {
+    if (this.replayFirst) await this.replayInto(sink);
   }
-}
 
-/** Stored notifications after the cursor, page by page, each page with the current unread count. */
-async function* replay(state: StreamState) {
-  const { orm, services, userId } = state;
-  const pages = pagesAfter(
-    state.cursor,
-    REPLAY_PAGE,
-    (after) => orm.em.fork().find(Notification, { user: userId, id: { $gt: after } }, { orderBy: { id: 'asc' }, limit: REPLAY_PAGE }),
-    (row) => row.id,
-  );
-  for await (const page of pages) {
-    state.cursor = page.cursor;
-    const unreadCount = await services.notifications.unreadCount(userId);
-    yield page.rows.map((row): NotificationEvent => ({ type: 'notification', notification: toNotificationDTO(row), unreadCount }));
+  onBatch(batch: NotificationEvent[], overflowed: boolean, sink: StreamSink<Out>): void | Promise<void> {
+    if (overflowed) return this.replayInto(sink).then(() => this.deliver(batch, sink));
+    this.deliver(batch, sink);
+  }
+
+  private deliver(batch: NotificationEvent[], sink: StreamSink<Out>) {
+    const out: NotificationEvent[] = [];
+    for (const event of batch) {
+      if (event.type === 'notification') {
+        if (event.notification.id <= this.cursor) continue;
+        this.cursor = event.notification.id;
+      }
+      out.push(event);
+    }
+    if (out.length > 0) sink.emit(tracked(String(this.cursor), out));
+  }
+
+  /** Stored notifications after the cursor, page by page, each page with the current unread count. */
+  private async replayInto(sink: StreamSink<Out>) {
+    const { orm, services, userId } = this;
+    const pages = pagesAfter(
+      this.cursor,
+      REPLAY_PAGE,
+      (after) => orm.em.fork().find(Notification, { user: userId, id: { $gt: after } }, { orderBy: { id: 'asc' }, limit: REPLAY_PAGE }),
+      (row) => row.id,
+    );
+    for await (const page of pages) {
+      this.cursor = page.cursor;
+      const unreadCount = await services.notifications.unreadCount(userId);
+      sink.emit(tracked(String(this.cursor), page.rows.map((row): NotificationEvent => ({ type: 'notification', notification: toNotificationDTO(row), unreadCount }))));
+    }
   }
 }

@@ -1,4 +1,4 @@
-import type { BusSubscription, EventBus, Topic } from '../bus/types.js';
+import type { BusConsumer, BusSubscription, EventBus, Topic } from '../bus/types.js';
 
 /**
  * Starts listening on `topics`, then runs `read` (the database part of the recipe). Listening
@@ -21,33 +21,167 @@ export async function listenThenRead<E, T>(
   }
 }
 
+/** What `StreamLogic.onBatch` returns to end the stream (the subscriber is no longer allowed to read it). */
+export const END = Symbol('end of stream');
+export type BatchResult = void | typeof END;
+
+/** Where a stream's logic hands what the stream yields. */
+export interface StreamSink<Out> {
+  emit(value: Out): void;
+}
+
 /**
- * What a stream procedure returns: its events, with a `return()` that closes the live bus
- * subscription first. A stream waiting for the next event then ends at once, without needing its
- * abort signal (see `endsOnReturn` in trpc.ts); `for await … break` under createCaller too.
+ * What one stream does with its events. The state it keeps between events lives on the object
+ * (a class per stream, methods on the prototype): an open stream waiting for events holds that
+ * object, its `LiveStream` and its bus subscription, and no suspended function or promise.
  */
-export class LiveStream<T> implements AsyncIterableIterator<T> {
+export interface StreamLogic<E, Out> {
+  /** Before going live: the replay or snapshot, handed to `sink`. Live events queue meanwhile. */
+  start?(sink: StreamSink<Out>): void | Promise<void>;
+  /**
+   * One batch of live events (everything published since the last one): `sink.emit` what to
+   * yield (nothing, one value or several), or return `END`. Synchronous on the common path; a
+   * promise when it must read the database (a gap, an overflow, an uncached membership), and the
+   * next batch waits for it.
+   */
+  onBatch(batch: E[], overflowed: boolean, sink: StreamSink<Out>): BatchResult | Promise<BatchResult>;
+}
+
+type Waiting<Out> = (result: IteratorResult<Out> | PromiseLike<IteratorResult<Out>>) => void;
+
+/**
+ * What a stream procedure returns: an async iterator over what its `StreamLogic` emits, fed by
+ * its bus subscription in push mode (`BusSubscription.setConsumer`) only while someone waits in
+ * `next()`; otherwise events queue in the bus, bounded. `return()` closes the bus subscription
+ * first, so a stream waiting for the next event ends at once without an abort signal (see
+ * `endsOnReturn` in trpc.ts); `for await … break` under createCaller too.
+ *
+ * Not an async generator on purpose: a suspended generator and the promises chained through it
+ * cost about 1 KB per open stream, and clients hold several streams each (BENCHMARKS.md).
+ */
+export class LiveStream<E, Out> implements AsyncIterableIterator<Out>, BusConsumer<E>, StreamSink<Out> {
+  /** Emitted, not yet taken by `next()`. */
+  private ready: Out[] | null = null;
+  /** The pending `next()`: its resolver, and its promise (a concurrent `next()` queues behind it). */
+  private waiting: Waiting<Out> | null = null;
+  private pending: Promise<IteratorResult<Out>> | null = null;
+  /** `start` or an asynchronous `onBatch` is running. */
+  private busy = false;
+  private finished = false;
+  private failure: { error: unknown } | null = null;
+
   constructor(
-    private readonly events: AsyncGenerator<T>,
-    private readonly live: { close(): void },
-  ) {}
-
-  next(): Promise<IteratorResult<T>> {
-    return this.events.next();
+    private readonly live: BusSubscription<E>,
+    private readonly logic: StreamLogic<E, Out>,
+  ) {
+    this.run(() => logic.start?.(this));
   }
 
-  return(value?: unknown): Promise<IteratorResult<T>> {
-    this.live.close();
-    return this.events.return(value as never);
+  emit(value: Out) {
+    if (!this.finished) (this.ready ??= []).push(value);
   }
 
-  throw(error?: unknown): Promise<IteratorResult<T>> {
-    this.live.close();
-    return this.events.throw(error);
+  /** From the bus: the next batch (the consumer was armed by a waiting `next()`). */
+  handleEvents(batch: E[]) {
+    if (!this.finished) this.run(() => this.logic.onBatch(batch, this.live.takeOverflow(), this));
+  }
+
+  /** From the bus: the subscription ended (bus closed, abort signal). */
+  handleEnd() {
+    this.finish();
+  }
+
+  next(): Promise<IteratorResult<Out>> {
+    if (this.ready !== null) return Promise.resolve({ done: false, value: this.take() });
+    if (this.failure) return this.takeFailure();
+    if (this.finished) return Promise.resolve({ done: true, value: undefined });
+    if (this.pending) return this.pending.then(() => this.next(), () => this.next());
+    const promise = new Promise<IteratorResult<Out>>((resolve) => {
+      this.waiting = resolve;
+    });
+    this.pending = promise;
+    if (!this.busy) this.live.setConsumer(this);
+    return promise;
+  }
+
+  return(value?: unknown): Promise<IteratorResult<Out>> {
+    this.ready = null;
+    this.failure = null;
+    this.finish();
+    return Promise.resolve({ done: true, value: value as Out });
+  }
+
+  throw(error?: unknown): Promise<IteratorResult<Out>> {
+    this.ready = null;
+    this.failure = null;
+    this.finish();
+    return Promise.reject(error);
   }
 
   [Symbol.asyncIterator]() {
     return this;
+  }
+
+  private run(step: () => BatchResult | Promise<BatchResult>) {
+    let result: BatchResult | Promise<BatchResult>;
+    try {
+      result = step();
+    } catch (error) {
+      return this.fail(error);
+    }
+    if (result instanceof Promise) {
+      this.busy = true;
+      result.then(
+        (outcome) => this.settle(outcome),
+        (error: unknown) => this.fail(error),
+      );
+    } else this.settle(result);
+  }
+
+  private settle(outcome: BatchResult) {
+    this.busy = false;
+    if (this.finished) return;
+    if (outcome === END) return this.finish();
+    if (!this.waiting) return;
+    if (this.ready !== null) this.resolve({ done: false, value: this.take() });
+    else this.live.setConsumer(this); // nothing to yield from that batch: wait for the next one
+  }
+
+  private take(): Out {
+    const ready = this.ready!;
+    const value = ready.shift()!;
+    if (ready.length === 0) this.ready = null;
+    return value;
+  }
+
+  private resolve(result: IteratorResult<Out> | PromiseLike<IteratorResult<Out>>) {
+    const waiting = this.waiting!;
+    this.waiting = null;
+    this.pending = null;
+    waiting(result);
+  }
+
+  /** Ends the stream; what was emitted before is still yielded (not after `return()`, which clears it), then the failure if any. */
+  private finish() {
+    if (this.finished) return;
+    this.finished = true;
+    this.live.close();
+    if (!this.waiting) return;
+    if (this.ready !== null) this.resolve({ done: false, value: this.take() });
+    else if (this.failure) this.resolve(this.takeFailure());
+    else this.resolve({ done: true, value: undefined });
+  }
+
+  private fail(error: unknown) {
+    if (this.finished) return;
+    this.failure = { error };
+    this.finish();
+  }
+
+  private takeFailure(): Promise<never> {
+    const { error } = this.failure!;
+    this.failure = null;
+    return Promise.reject(error);
   }
 }
 
