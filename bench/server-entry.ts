@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultConfig } from '../src/server/config.js';
 import { Session, User } from '../src/server/db/entities.js';
+import { checkpointerOf } from '../src/server/db/orm.js';
 import { appRouter } from '../src/server/routers/index.js';
 import { createServer } from '../src/server/server.js';
 import { hashPassword } from '../src/server/services/passwords.js';
@@ -76,12 +77,13 @@ if (process.env.BENCH_DIAG) {
   const h = monitorEventLoopDelay({ resolution: 5 });
   h.enable();
   let cpu = process.cpuUsage();
-  setInterval(() => {
+  setInterval(async () => {
+    const wal = await checkpointerOf(orm)?.checkpointNow().catch(() => undefined);
     const now = process.cpuUsage();
     const pct = Math.round((now.user - cpu.user + now.system - cpu.system) / 20_000);
     cpu = now;
     const big = gcs.filter((d) => d > 10).map((d) => d.toFixed(0));
-    process.stderr.write(`diag: hooks ${Object.getOwnPropertySymbols(new Promise(() => {})).length > 0 ? 'on' : 'off'}, cpu ${pct}% loop p50 ${(h.percentile(50) / 1e6).toFixed(1)} p99 ${(h.percentile(99) / 1e6).toFixed(1)} max ${(h.max / 1e6).toFixed(1)} ms; gc n=${gcs.length} total ${gcs.reduce((a, b) => a + b, 0).toFixed(0)} ms, >10ms: ${big.join(',')}\n`);
+    process.stderr.write(`diag: hooks ${Object.getOwnPropertySymbols(new Promise(() => {})).length > 0 ? 'on' : 'off'}, cpu ${pct}% loop p50 ${(h.percentile(50) / 1e6).toFixed(1)} p99 ${(h.percentile(99) / 1e6).toFixed(1)} max ${(h.max / 1e6).toFixed(1)} ms; gc n=${gcs.length} total ${gcs.reduce((a, b) => a + b, 0).toFixed(0)} ms, >10ms: ${big.join(',')}; wal ${wal ? `${wal.walFrames} frames, ${wal.checkpoints} checkpoints, ${wal.finishes} finishes, ${wal.restarts} restarts` : 'none'}\n`);
     gcs.length = 0;
     h.reset();
   }, 2000).unref();

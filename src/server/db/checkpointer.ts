@@ -9,11 +9,14 @@
  * checkpoints off and a worker thread, with its own connection to the same file, checkpoints:
  *
  * - every `intervalMs` a PASSIVE checkpoint: it copies what it can without ever taking the writer
- *   lock, so the server's commits never wait for it;
- * - when the WAL still holds more than `restartBytes` (under sustained writes a PASSIVE one never
- *   catches up with the frames appended while it runs, and the WAL only starts over once it has),
- *   a RESTART: it waits for the writer lock, copies the remainder (little, right after a passive
- *   one) and makes the next commit write the WAL from its start again.
+ *   lock, so the server's commits never wait for it. Frames committed while it runs stay behind,
+ *   and SQLite starts the WAL over only once every frame is copied: under steady writes a worker
+ *   alone would never get there. So it repeats while the remainder is large, and then hands the
+ *   small rest (at most `finishFrames` pages) to `finish`, a PASSIVE checkpoint on the server's
+ *   own connection (about a millisecond, between two commits): the next commit then writes the WAL
+ *   from its start again, and the WAL stays bounded by what is written in one interval;
+ * - if writes still outrun it and the WAL passes `restartBytes`, a RESTART as a safety valve: it
+ *   takes the writer lock (the server's commits wait) to copy the rest and start over.
  *
  * The worker is plain CommonJS run with `eval`, so it needs no file of its own in the build.
  */
@@ -25,8 +28,12 @@ export type CheckpointerOptions = {
   dbPath: string;
   intervalMs?: number;
   restartBytes?: number;
+  /** The largest rest (in pages) handed to `finish`; a larger one gets another passive round first. */
+  finishFrames?: number;
   /** How long the worker's RESTART may wait for the writer lock before trying again next time. */
   busyTimeoutMs?: number;
+  /** Copies the rest of the WAL with a PASSIVE checkpoint on the server's own connection. */
+  finish(): Promise<void>;
   /** The worker failed or exited on its own: checkpoints must be done some other way from now on. */
   onFailure(error: unknown): void;
 };
@@ -34,6 +41,8 @@ export type CheckpointerOptions = {
 export type CheckpointStats = {
   /** Checkpoints run (passive and restart) and the frames they copied. */
   checkpoints: number;
+  /** Rests handed to `finish`, and RESTARTs the safety valve needed. */
+  finishes: number;
   restarts: number;
   framesCopied: number;
   /** Frames in the WAL at the last checkpoint. */
@@ -54,16 +63,36 @@ const db = new Database(workerData.dbPath, { fileMustExist: true });
 if (db.pragma('journal_mode', { simple: true }) !== 'wal') throw new Error('checkpointer: ' + workerData.dbPath + ' is not in WAL mode');
 db.pragma('busy_timeout = ' + Number(workerData.busyTimeoutMs));
 const pageSize = db.pragma('page_size', { simple: true });
-const stats = { checkpoints: 0, restarts: 0, framesCopied: 0, walFrames: 0 };
-function checkpoint() {
-  let [row] = db.pragma('wal_checkpoint(PASSIVE)');
+const stats = { checkpoints: 0, finishes: 0, restarts: 0, framesCopied: 0, walFrames: 0 };
+function passive() {
+  const [row] = db.pragma('wal_checkpoint(PASSIVE)');
   stats.checkpoints++;
-  if (row.log > 0 && row.log * pageSize > workerData.restartBytes) {
+  return row;
+}
+function checkpoint() {
+  // A passive checkpoint copies the frames committed before it started; those committed while it
+  // ran are left for the next round. Rounds until one finds little new (or four more).
+  let row = passive();
+  let copied = Math.max(0, row.checkpointed);
+  for (let round = 0; round < 4; round++) {
+    const before = row;
+    row = passive();
+    // The WAL started over in between when its size went down.
+    const fresh = row.log >= before.log ? row.log - before.log : row.log;
+    copied += Math.max(0, row.log >= before.log ? row.checkpointed - before.checkpointed : row.checkpointed);
+    if (fresh <= workerData.finishFrames) break;
+  }
+  stats.framesCopied += copied;
+  if (row.log * pageSize > workerData.restartBytes) {
     // Busy (the writer lock not obtained in time) is not an error: the next round tries again.
     [row] = db.pragma('wal_checkpoint(RESTART)');
     if (!row.busy) stats.restarts++;
+  } else if (row.log > 0) {
+    // What was committed during the last round: the server's connection copies it between two
+    // of its commits, and the next commit starts the WAL over.
+    stats.finishes++;
+    parentPort.postMessage({ type: 'finish' });
   }
-  stats.framesCopied += Math.max(0, row.checkpointed);
   stats.walFrames = Math.max(0, row.log);
 }
 const timer = setInterval(checkpoint, workerData.intervalMs);
@@ -84,16 +113,18 @@ export async function startCheckpointer({
   dbPath,
   intervalMs = 250,
   restartBytes = 64 * 1024 * 1024,
+  finishFrames = 256,
   busyTimeoutMs = 1_000,
+  finish,
   onFailure,
 }: CheckpointerOptions): Promise<Checkpointer> {
-  for (const [name, value] of Object.entries({ intervalMs, restartBytes, busyTimeoutMs })) {
+  for (const [name, value] of Object.entries({ intervalMs, restartBytes, finishFrames, busyTimeoutMs })) {
     if (!Number.isFinite(value) || value <= 0) throw new RangeError(`checkpointer: ${name} must be a positive number, got ${value}`);
   }
   const driverPath = createRequire(import.meta.url).resolve('better-sqlite3');
   const worker = new Worker(WORKER_SOURCE, {
     eval: true,
-    workerData: { dbPath, driverPath, intervalMs, restartBytes, busyTimeoutMs },
+    workerData: { dbPath, driverPath, intervalMs, restartBytes, finishFrames, busyTimeoutMs },
   });
   // Never what keeps the process alive; stop() is what ends it.
   worker.unref();
@@ -125,6 +156,7 @@ export async function startCheckpointer({
 
   worker.on('message', (message: { type: string; stats?: CheckpointStats }) => {
     if (message.type === 'stats') waiting.shift()?.resolve(message.stats!);
+    else if (message.type === 'finish' && !stopping) finish().catch(fail);
   });
   worker.on('error', fail);
   worker.on('exit', (code) => fail(new Error(`checkpoint worker exited (code ${code})`)));

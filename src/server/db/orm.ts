@@ -13,13 +13,14 @@ export type OrmOptions = {
    * WAL checkpoints on a worker thread (`db/checkpointer.ts`) instead of inside commits on the
    * event loop: on by default for a file database; `false` leaves them to SQLite.
    */
-  backgroundCheckpoints?: boolean | Pick<CheckpointerOptions, 'intervalMs' | 'restartBytes'>;
+  backgroundCheckpoints?: boolean | Pick<CheckpointerOptions, 'intervalMs' | 'restartBytes' | 'finishFrames'>;
   /** Where a failing checkpoint worker is reported. */
   logger?: Pick<Logger, 'error'>;
 };
 
 /** SQLite's own default, restored when the checkpoint worker fails. */
 const DEFAULT_AUTOCHECKPOINT_PAGES = 1000;
+const WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024;
 
 /**
  * Opens the database and brings its schema up to date (created on first start, altered
@@ -55,6 +56,9 @@ async function checkpointInBackground(orm: Orm, dbPath: string, options: OrmOpti
     checkpointer = await startCheckpointer({
       dbPath,
       ...(typeof options === 'object' ? options : {}),
+      async finish() {
+        await connection.execute('pragma wal_checkpoint(PASSIVE)');
+      },
       onFailure(error) {
         logger?.error({ err: error }, 'WAL checkpoint worker failed; SQLite checkpoints inside commits again');
         connection.execute(`pragma wal_autocheckpoint = ${DEFAULT_AUTOCHECKPOINT_PAGES}`).catch(() => {});
@@ -65,6 +69,8 @@ async function checkpointInBackground(orm: Orm, dbPath: string, options: OrmOpti
     return;
   }
   await connection.execute('pragma wal_autocheckpoint = 0');
+  // A WAL that grew in a burst is cut back to this size when it starts over.
+  await connection.execute(`pragma journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
   const close = orm.close.bind(orm);
   orm.close = async (force?: boolean) => {
     await checkpointer.stop();
