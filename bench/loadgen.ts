@@ -7,6 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
 import { ClosedError, createConnection, type BenchUser, type Connection } from './clients.js';
 import type { ServerKind } from './control.js';
+import { newClientMessageId } from '../src/shared/ids.js';
 
 export type LoadgenInit = { kind: ServerKind; url: string; users: BenchUser[]; workerIndex: number };
 export type ConnectResult = { ms: number; failures: number; firstError: string | null };
@@ -63,7 +64,8 @@ class Group {
     const counter = ++this.counter;
     stats.enqueued++;
     const head = `${performance.now().toFixed(3)}|${counter}|`;
-    this.backlog.push({ cid: `w${workerIndex}g${this.groupId}n${counter}r${runId}`, content: head + PAD.slice(head.length) });
+    // What the web client sends.
+    this.backlog.push({ cid: newClientMessageId(), content: head + PAD.slice(head.length) });
     this.pump();
   }
   pump() {
@@ -97,7 +99,6 @@ class Group {
   }
 }
 
-const runId = Date.now().toString(36);
 const groups = new Map<number, Group>();
 const recipients: Recipient[] = [];
 for (const user of users) {

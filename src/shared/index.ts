@@ -4,4 +4,5 @@ export * from './events.js';
 export * from './schemas.js';
 export * from './social.js';
 export * from './notifications.js';
+export * from './ids.js';
 export type { AppRouter } from '../server/routers/index.js';

@@ -1,4 +1,5 @@
 import { useCallback } from 'react';
+import { newClientMessageId } from '../../shared/ids.js';
 import { isRetryable, readableError } from '../logic/errors.js';
 import type { PendingMessage } from '../logic/messages.js';
 import { useRealtimeContext } from '../RealtimeProvider.js';
@@ -11,12 +12,7 @@ export type SendOptions = {
   retryDelayMs?: (retry: number) => number;
 };
 
-/** A client message id: a UUID (crypto.randomUUID needs a secure context, so fall back). */
-export function newClientMessageId(): string {
-  if (typeof crypto.randomUUID === 'function') return crypto.randomUUID();
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  return [...bytes].map((byte) => byte.toString(16).padStart(2, '0')).join('');
-}
+export { newClientMessageId };
 
 /**
  * Sends `send` up to `attempts` times with the same arguments, so a retry after a lost response

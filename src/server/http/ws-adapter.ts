@@ -164,7 +164,11 @@ export function applyLeanWSHandler<TRouter extends AnyTRPCRouter>(opts: WsAdapte
   const transformer = config.transformer;
   const connections = new Set<Connection<TContext>>();
 
-  // --- Output: every frame goes through `send`, which corks the socket for the rest of this turn.
+  // --- Output: every frame goes through `send`, which corks the socket until the current callback
+  // and every promise it set off have run (a process.nextTick queued from a promise job runs once
+  // the microtask queue is empty). The frames a committed batch sends to one socket leave in one
+  // write. Not setImmediate: from inside an immediate (the message writer commits in one) that
+  // waits for the next turn of the event loop, a whole poll phase of reads later.
   let toUncork: Array<Connection<TContext>> = [];
   const uncorkAll = () => {
     const list = toUncork;
@@ -178,7 +182,7 @@ export function applyLeanWSHandler<TRouter extends AnyTRPCRouter>(opts: WsAdapte
     if (connection.corked) return;
     connection.corked = true;
     socket.cork();
-    if (toUncork.push(connection) === 1) setImmediate(uncorkAll);
+    if (toUncork.push(connection) === 1) process.nextTick(uncorkAll);
   }
 
   function send(connection: Connection<TContext>, text: string, frame?: Buffer) {
