@@ -1,4 +1,5 @@
-import { expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { pushToSink } from '../src/server/http/push.js';
 import { createMemoryBus } from '../src/server/bus/memory.js';
 import type { Topic } from '../src/server/bus/types.js';
 import { END, LiveStream, type StreamLogic, type StreamSink } from '../src/server/streams/replay.js';
@@ -123,4 +124,64 @@ it('tells the logic when the bus dropped events for it (overflow)', async () => 
   publish(6);
   expect(await waiting).toEqual({ done: false, value: 1 });
   expect(seen).toEqual([true, false]);
+});
+
+describe('pushed to a sink (the fast path of the WebSocket adapter)', () => {
+  function sink() {
+    const log: unknown[] = [];
+    return { log, push: (value: unknown) => log.push(value), end: () => log.push('end'), fail: (error: unknown) => log.push(`fail: ${(error as Error).message}`) };
+  }
+
+  it('pushes what start emitted, then every batch as it comes, without next()', async () => {
+    const { stream, publish } = open(new Sums([7]));
+    const target = sink();
+    publish(1, 2);
+    stream[pushToSink](target);
+    expect(target.log).toEqual([7]);
+    await tick();
+    publish(3);
+    await tick();
+    publish(100); // handled asynchronously: pushed once it is done
+    await tick();
+    await tick();
+    expect(target.log).toEqual([7, 3, 3, 100]);
+  });
+
+  it('ends with END or a failure after its last value, and lets go of the bus', async () => {
+    const ended = open(new Sums([9]));
+    const target = sink();
+    ended.stream[pushToSink](target);
+    ended.publish(0);
+    await tick();
+    expect(target.log).toEqual([9, 'end']);
+    expect(ended.bus.listenerCount(topic)).toBe(0);
+
+    const failed = open(new Sums());
+    const failures = sink();
+    failed.stream[pushToSink](failures);
+    failed.publish(-1);
+    await tick();
+    expect(failures.log).toEqual(['fail: negative']);
+    expect(failed.bus.listenerCount(topic)).toBe(0);
+  });
+
+  it('return() stops the pushing and unregisters; a sink given after the end gets the rest and the end', async () => {
+    const { bus, stream, publish } = open(new Sums());
+    const target = sink();
+    stream[pushToSink](target);
+    await stream.return();
+    publish(5);
+    await tick();
+    expect(target.log).toEqual(['end']);
+    expect(bus.listenerCount(topic)).toBe(0);
+
+    const early = open(new Sums([4]));
+    early.publish(0);
+    await tick();
+    await early.stream.next(); // 4
+    const late = sink();
+    early.stream[pushToSink](late);
+    await tick();
+    expect(late.log).toEqual(['end']);
+  });
 });

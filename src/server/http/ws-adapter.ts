@@ -37,6 +37,7 @@ import {
 import { isObservable, observableToAsyncIterable } from '@trpc/server/observable';
 import { parseTRPCMessage } from '@trpc/server/rpc';
 import type { WebSocket, WebSocketServer } from 'ws';
+import { isPushSource, pushToSink, type PushSink } from './push.js';
 
 const OPEN = 1;
 
@@ -276,13 +277,16 @@ export function applyLeanWSHandler<TRouter extends AnyTRPCRouter>(opts: WsAdapte
   }
 
   /**
-   * One open subscription. Its iterator is pumped with two callbacks made once (no async frame
-   * held per stream while it waits). `stop()` answers `stopped` at once and ends the stream:
-   * it aborts the subscription's own signal, if it has one, and calls the iterator's `return()`.
+   * One open subscription. A stream that can push (`PushSource`, see push.ts) is handed the
+   * subscription as its sink; any other iterator is pumped with two callbacks made once. Either
+   * way no async frame is held per stream while it waits. `stop()` answers `stopped` at once and
+   * ends the stream: it aborts the subscription's own signal, if it has one, and calls the
+   * iterator's `return()`.
    */
-  class ActiveSubscription implements Subscription {
+  class ActiveSubscription implements Subscription, PushSink<unknown> {
     iterator: AsyncIterator<unknown> | null = null;
     ended = false;
+    private pull: { onNext: (result: IteratorResult<unknown>) => void; onError: (cause: unknown) => void } | null = null;
 
     constructor(
       readonly connection: Connection<TContext>,
@@ -296,23 +300,34 @@ export function applyLeanWSHandler<TRouter extends AnyTRPCRouter>(opts: WsAdapte
     start(iterator: AsyncIterator<unknown>) {
       this.iterator = iterator;
       sendResult(this.connection, this.id, this.jsonrpc, 'started');
+      if (isPushSource(iterator)) return iterator[pushToSink](this);
+      this.pull = {
+        onNext: (result) => {
+          if (this.ended) return;
+          if (result.done) return this.end();
+          this.push(result.value);
+          this.pump();
+        },
+        onError: (cause) => this.fail(cause),
+      };
       this.pump();
     }
 
     pump() {
-      this.iterator!.next().then(this.onNext, this.onError);
+      this.iterator!.next().then(this.pull!.onNext, this.pull!.onError);
     }
 
-    onNext = (result: IteratorResult<unknown>) => {
-      if (this.ended) return;
-      if (result.done) return this.finish('stopped', null);
-      sendData(this.connection, this.id, this.jsonrpc, result.value);
-      this.pump();
-    };
+    push(value: unknown) {
+      if (!this.ended) sendData(this.connection, this.id, this.jsonrpc, value);
+    }
 
-    onError = (cause: unknown) => {
+    end() {
+      if (!this.ended) this.finish('stopped', null);
+    }
+
+    fail(cause: unknown) {
       if (!this.ended) this.finish('error', cause);
-    };
+    }
 
     /** The client stopped it or the socket closed. */
     stop() {

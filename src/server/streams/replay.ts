@@ -1,4 +1,5 @@
 import type { BusConsumer, BusSubscription, EventBus, Topic } from '../bus/types.js';
+import { pushToSink, type PushSink, type PushSource } from '../http/push.js';
 
 /**
  * Starts listening on `topics`, then runs `read` (the database part of the recipe). Listening
@@ -52,19 +53,23 @@ type Waiting<Out> = (result: IteratorResult<Out> | PromiseLike<IteratorResult<Ou
 /**
  * What a stream procedure returns: an async iterator over what its `StreamLogic` emits, fed by
  * its bus subscription in push mode (`BusSubscription.setConsumer`) only while someone waits in
- * `next()`; otherwise events queue in the bus, bounded. `return()` closes the bus subscription
+ * `next()`; otherwise events queue in the bus, bounded. The WebSocket adapter takes the values
+ * pushed instead (`PushSource`, http/push.ts): the bus subscription then stays armed and each
+ * batch goes to the socket without a promise. `return()` closes the bus subscription
  * first, so a stream waiting for the next event ends at once without an abort signal (see
  * `endsOnReturn` in trpc.ts); `for await … break` under createCaller too.
  *
  * Not an async generator on purpose: a suspended generator and the promises chained through it
  * cost about 1 KB per open stream, and clients hold several streams each (BENCHMARKS.md).
  */
-export class LiveStream<E, Out> implements AsyncIterableIterator<Out>, BusConsumer<E>, StreamSink<Out> {
+export class LiveStream<E, Out> implements AsyncIterableIterator<Out>, PushSource<Out>, BusConsumer<E>, StreamSink<Out> {
   /** Emitted, not yet taken by `next()`. */
   private ready: Out[] | null = null;
   /** The pending `next()`: its resolver, and its promise (a concurrent `next()` queues behind it). */
   private waiting: Waiting<Out> | null = null;
   private pending: Promise<IteratorResult<Out>> | null = null;
+  /** Where values go once a consumer asked for them pushed (then `next()` is not used). */
+  private sink: PushSink<Out> | null = null;
   /** `start` or an asynchronous `onBatch` is running. */
   private busy = false;
   private finished = false;
@@ -122,6 +127,29 @@ export class LiveStream<E, Out> implements AsyncIterableIterator<Out>, BusConsum
     return this;
   }
 
+  [pushToSink](sink: PushSink<Out>) {
+    if (this.finished) return this.drainInto(sink);
+    this.sink = sink;
+    if (!this.busy) this.feed();
+  }
+
+  /** Pushes what is ready and listens for the next batch. */
+  private feed() {
+    const sink = this.sink!;
+    while (this.ready !== null && !this.finished) sink.push(this.take());
+    if (!this.finished) this.live.setConsumer(this);
+  }
+
+  /** After the end: what is left, then the end or the failure. */
+  private drainInto(sink: PushSink<Out>) {
+    while (this.ready !== null) sink.push(this.take());
+    if (this.failure) {
+      const { error } = this.failure;
+      this.failure = null;
+      sink.fail(error);
+    } else sink.end();
+  }
+
   private run(step: () => BatchResult | Promise<BatchResult>) {
     let result: BatchResult | Promise<BatchResult>;
     try {
@@ -142,6 +170,7 @@ export class LiveStream<E, Out> implements AsyncIterableIterator<Out>, BusConsum
     this.busy = false;
     if (this.finished) return;
     if (outcome === END) return this.finish();
+    if (this.sink) return this.feed();
     if (!this.waiting) return;
     if (this.ready !== null) this.resolve({ done: false, value: this.take() });
     else this.live.setConsumer(this); // nothing to yield from that batch: wait for the next one
@@ -166,6 +195,11 @@ export class LiveStream<E, Out> implements AsyncIterableIterator<Out>, BusConsum
     if (this.finished) return;
     this.finished = true;
     this.live.close();
+    if (this.sink) {
+      const sink = this.sink;
+      this.sink = null;
+      return this.drainInto(sink);
+    }
     if (!this.waiting) return;
     if (this.ready !== null) this.resolve({ done: false, value: this.take() });
     else if (this.failure) this.resolve(this.takeFailure());

@@ -1,0 +1,26 @@
+/**
+ * An optional fast path between a subscription's stream and the WebSocket adapter. An iterator
+ * that has this method is handed a sink once and pushes each value to it as it comes, instead of
+ * being pulled with `next()`: no promise per value, and none held while the stream waits. It is
+ * still a complete async iterator for every other consumer (createCaller, tRPC's own adapters),
+ * and `return()` still ends it. `LiveStream` (src/server/streams/replay.ts) implements it.
+ */
+export const pushToSink = Symbol.for('trpc-social-realtime.pushToSink');
+
+export interface PushSink<T> {
+  /** The next value, in order. */
+  push(value: T): void;
+  /** The stream ended (after its last value). */
+  end(): void;
+  /** The stream failed (after its last value). */
+  fail(error: unknown): void;
+}
+
+export interface PushSource<T> {
+  /** Called at most once; the values come from then on. */
+  [pushToSink](sink: PushSink<T>): void;
+}
+
+export function isPushSource(value: unknown): value is PushSource<unknown> {
+  return typeof (value as Partial<PushSource<unknown>> | null)?.[pushToSink] === 'function';
+}
