@@ -17,7 +17,10 @@ export type BenchUser = {
 };
 
 /** `key` is the message's order key: its seq for tRPC, the sender's counter for the baselines. */
-export type DeliveryHandler = (key: number, content: string) => void;
+/** `committedAt`: the server's commit time (wall clock, ms), where the protocol carries it (tRPC). */
+const DIAG = Boolean(process.env.BENCH_DIAG);
+
+export type DeliveryHandler = (key: number, content: string, committedAt?: number) => void;
 
 export interface Connection {
   readonly open: boolean;
@@ -50,7 +53,7 @@ type TrpcResponse = {
   result?: { type: 'started' | 'stopped' | 'data'; id?: string; data?: unknown };
   error?: { message: string; data?: { code?: string } };
 };
-type MessageEvent = { type: string; message?: { seq: number; content: string } };
+type MessageEvent = { type: string; message?: { seq: number; content: string; createdAt?: string } };
 
 class TrpcConnection implements Connection {
   private ws: WebSocket | null = null;
@@ -119,7 +122,7 @@ class TrpcConnection implements Connection {
     const result = message.result!;
     if (result.type === 'data' && message.id === this.conversationSubscription) {
       const { id, data } = result.data as { id: string; data: MessageEvent[] };
-      for (const event of data) if (event.type === 'message') this.onDelivery(event.message!.seq, event.message!.content);
+      for (const event of data) if (event.type === 'message') this.onDelivery(event.message!.seq, event.message!.content, DIAG ? Date.parse(event.message!.createdAt!) : undefined);
       this.lastEventId = id;
       return;
     }

@@ -33,11 +33,17 @@ class Recipient {
   duplicates = 0;
   connection: Connection;
   constructor(readonly user: BenchUser, readonly group: Group) {
-    this.connection = createConnection(kind, url, user, (key, content) => this.deliver(key, content));
+    this.connection = createConnection(kind, url, user, (key, content, committedAt) => this.deliver(key, content, committedAt));
   }
-  deliver(key: number, content: string) {
+  deliver(key: number, content: string, committedAt?: number) {
     stats.deliveries++;
-    if (recording) stats.latencies.push(performance.now() - Number(content.slice(0, content.indexOf('|'))));
+    if (recording) {
+      const now = performance.now();
+      const sentAt = Number(content.slice(0, content.indexOf('|')));
+      stats.latencies.push(now - sentAt);
+      // BENCH_DIAG: where the time went, send → commit (server clock, ms) → arrival.
+      if (committedAt !== undefined) diag.push(committedAt - (performance.timeOrigin + sentAt), performance.timeOrigin + now - committedAt);
+    }
     if (key === this.last + 1) this.last = key;
     else if (key <= this.last) this.duplicates++;
     else {
@@ -112,6 +118,7 @@ const groupList = [...groups.values()];
 
 let stats = freshStats();
 let recording = false;
+const diag: number[] = [];
 let flatOut = false;
 let storm: {
   target: Map<Group, number>;
@@ -180,6 +187,13 @@ async function run({ rate, durationMs, window }: { rate: number | null; duration
   }
   const snapshot = { ...stats, latencies: Float64Array.from(stats.latencies) };
   recording = false;
+  if (diag.length > 0) {
+    const split = (offset: number) => diag.filter((_, i) => i % 2 === offset).sort((a, b) => a - b);
+    const at = (values: number[], q: number) => values[Math.min(values.length - 1, Math.floor(q * values.length))]!.toFixed(1);
+    const [toCommit, fromCommit] = [split(0), split(1)];
+    process.stderr.write(`loadgen ${workerIndex}: send→commit p50 ${at(toCommit, 0.5)} p99 ${at(toCommit, 0.99)} max ${at(toCommit, 1)}; commit→arrival p50 ${at(fromCommit, 0.5)} p99 ${at(fromCommit, 0.99)} max ${at(fromCommit, 1)} ms\n`);
+    diag.length = 0;
+  }
   return snapshot;
 }
 

@@ -16,6 +16,14 @@ export type MemoryBusOptions = {
  */
 export function createMemoryBus({ maxQueue = 10_000 }: MemoryBusOptions = {}): EventBus {
   const subscribersByTopic = new Map<string, Set<Subscriber<unknown>>>();
+  // Subscribers with events to hand over once the publisher's current run is done: one microtask
+  // for all of them, not one (and a closure) per subscriber.
+  let toFlush: Array<Subscriber<unknown>> = [];
+  const flushAll = () => {
+    const list = toFlush;
+    toFlush = [];
+    for (const subscriber of list) subscriber.flush();
+  };
 
   // Methods live on the prototype and the queue is allocated on first use: a server holds one
   // subscriber per open stream (several per connection), so per-instance closures add up.
@@ -46,7 +54,7 @@ export function createMemoryBus({ maxQueue = 10_000 }: MemoryBusOptions = {}): E
 
     scheduleFlush() {
       this.wakeScheduled = true;
-      queueMicrotask(() => this.flush());
+      if (toFlush.push(this as Subscriber<unknown>) === 1) queueMicrotask(flushAll);
     }
 
     flush() {

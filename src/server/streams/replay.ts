@@ -79,16 +79,33 @@ export class LiveStream<E, Out> implements AsyncIterableIterator<Out>, PushSourc
     private readonly live: BusSubscription<E>,
     private readonly logic: StreamLogic<E, Out>,
   ) {
-    this.run(() => logic.start?.(this));
+    let started: void | Promise<void>;
+    try {
+      started = logic.start?.(this);
+    } catch (error) {
+      this.fail(error);
+      return;
+    }
+    this.run(started);
   }
 
   emit(value: Out) {
-    if (!this.finished) (this.ready ??= []).push(value);
+    if (this.finished) return;
+    // Pushed at once when a sink is there: batches are handled one at a time, in order.
+    if (this.sink) this.sink.push(value);
+    else (this.ready ??= []).push(value);
   }
 
   /** From the bus: the next batch (the consumer was armed by a waiting `next()`). */
   handleEvents(batch: E[]) {
-    if (!this.finished) this.run(() => this.logic.onBatch(batch, this.live.takeOverflow(), this));
+    if (this.finished) return;
+    let result: BatchResult | Promise<BatchResult>;
+    try {
+      result = this.logic.onBatch(batch, this.live.takeOverflow(), this);
+    } catch (error) {
+      return this.fail(error);
+    }
+    this.run(result);
   }
 
   /** From the bus: the subscription ended (bus closed, abort signal). */
@@ -150,13 +167,7 @@ export class LiveStream<E, Out> implements AsyncIterableIterator<Out>, PushSourc
     } else sink.end();
   }
 
-  private run(step: () => BatchResult | Promise<BatchResult>) {
-    let result: BatchResult | Promise<BatchResult>;
-    try {
-      result = step();
-    } catch (error) {
-      return this.fail(error);
-    }
+  private run(result: BatchResult | Promise<BatchResult>) {
     if (result instanceof Promise) {
       this.busy = true;
       result.then(
