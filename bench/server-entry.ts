@@ -73,7 +73,18 @@ serveControl({
 if (process.env.BENCH_DIAG) {
   const { PerformanceObserver, monitorEventLoopDelay } = await import('node:perf_hooks');
   const gcs: number[] = [];
-  new PerformanceObserver((list) => { for (const e of list.getEntries()) gcs.push(e.duration); }).observe({ entryTypes: ['gc'] });
+  const kinds = new Map<number, { n: number; ms: number; max: number }>();
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      gcs.push(e.duration);
+      const kind = ((e as { detail?: { kind?: number } }).detail)?.kind ?? 0;
+      const k = kinds.get(kind) ?? { n: 0, ms: 0, max: 0 };
+      k.n++; k.ms += e.duration; k.max = Math.max(k.max, e.duration);
+      kinds.set(kind, k);
+    }
+  }).observe({ entryTypes: ['gc'] });
+  // perf_hooks.constants: 1 minor (scavenge), 2 major, 4 incremental marking, 8 weak callbacks.
+  const kindName: Record<number, string> = { 1: 'minor', 2: 'major', 4: 'incremental', 8: 'weakcb' };
   const h = monitorEventLoopDelay({ resolution: 5 });
   h.enable();
   let cpu = process.cpuUsage();
@@ -83,8 +94,9 @@ if (process.env.BENCH_DIAG) {
     const pct = Math.round((now.user - cpu.user + now.system - cpu.system) / 20_000);
     cpu = now;
     const big = gcs.filter((d) => d > 10).map((d) => d.toFixed(0));
-    process.stderr.write(`diag: hooks ${Object.getOwnPropertySymbols(new Promise(() => {})).length > 0 ? 'on' : 'off'}, cpu ${pct}% loop p50 ${(h.percentile(50) / 1e6).toFixed(1)} p99 ${(h.percentile(99) / 1e6).toFixed(1)} max ${(h.max / 1e6).toFixed(1)} ms; gc n=${gcs.length} total ${gcs.reduce((a, b) => a + b, 0).toFixed(0)} ms, >10ms: ${big.join(',')}; wal ${wal ? `${wal.walFrames} frames, ${wal.checkpoints} checkpoints, ${wal.finishes} finishes, ${wal.restarts} restarts` : 'none'}\n`);
+    process.stderr.write(`diag: hooks ${Object.getOwnPropertySymbols(new Promise(() => {})).length > 0 ? 'on' : 'off'}, cpu ${pct}% loop p50 ${(h.percentile(50) / 1e6).toFixed(1)} p99 ${(h.percentile(99) / 1e6).toFixed(1)} max ${(h.max / 1e6).toFixed(1)} ms; gc n=${gcs.length} total ${gcs.reduce((a, b) => a + b, 0).toFixed(0)} ms, >10ms: ${big.join(',')} [${[...kinds].map(([k, v]) => `${kindName[k] ?? k} ${v.n}x ${v.ms.toFixed(0)}ms max ${v.max.toFixed(0)}`).join(', ')}]; wal ${wal ? `${wal.walFrames} frames, ${wal.checkpoints} checkpoints, ${wal.finishes} finishes, ${wal.restarts} restarts` : 'none'}\n`);
     gcs.length = 0;
+    kinds.clear();
     h.reset();
   }, 2000).unref();
 }
