@@ -54,6 +54,26 @@ it('fills a gap from the database when the bus dropped events (slow consumer)', 
   ac.abort();
 });
 
+it('resends a presence snapshot when the bus dropped changes (slow consumer)', async () => {
+  const { createMemoryBus } = await import('../src/server/bus/memory.js');
+  await app.close();
+  app = await createTestApp({ bus: createMemoryBus({ maxQueue: 2 }) });
+  const [alice, bob] = [await app.user('alice'), await app.user('bob')];
+  await alice.caller.conversation.openDirect({ userId: bob.id });
+  const ac = new AbortController();
+  const watch = (await alice.withSignal(ac.signal).presence.watch({ userIds: [bob.id] }))[Symbol.asyncIterator]();
+  expect(await nextValue(watch)).toEqual([{ userId: bob.id, status: 'offline', lastSeenAt: null }]);
+  // Nobody reads while Bob comes online and more changes pile up: the queue of 2 is dropped.
+  app.services.connections.add(bob.id, 's1', () => {});
+  const stale = { userId: bob.id, status: 'offline' as const, lastSeenAt: null };
+  for (let i = 0; i < 4; i++) await app.bus.publish(topics.presence(bob.id), stale);
+  // What comes next is the current state, not the stale tail of the dropped queue.
+  const current = await app.services.presence.snapshot([bob.id]);
+  expect(current).toMatchObject([{ userId: bob.id, status: 'online' }]);
+  expect(await nextValue(watch)).toEqual(current);
+  ac.abort();
+});
+
 it('every stream ends at once when its iterator returns, without any signal: no listener, no waiting for an event', async () => {
   const [alice, bob] = [await app.user('alice'), await app.user('bob')];
   const { id: conversationId } = await alice.caller.conversation.openDirect({ userId: bob.id });

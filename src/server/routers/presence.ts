@@ -1,6 +1,7 @@
 import type { PresenceDTO } from '../../shared/social.js';
 import { presenceWatchInput } from '../../shared/schemas.js';
 import { topics } from '../bus/topics.js';
+import type { Services } from '../services/index.js';
 import { listenThenRead, LiveStream, type StreamLogic, type StreamSink } from '../streams/replay.js';
 import { router, subscriptionProcedure } from '../trpc.js';
 
@@ -18,20 +19,27 @@ export const presenceRouter = router({
       signal,
       () => ctx.services.presence.snapshot(userIds),
     );
-    return new LiveStream(live, new PresenceLive(snapshot));
+    return new LiveStream(live, new PresenceLive(ctx.services.presence, userIds, snapshot));
   }),
 });
 
 /** A snapshot first, then every batch of changes as it comes. */
 class PresenceLive implements StreamLogic<PresenceDTO, PresenceDTO[]> {
-  constructor(private snapshot: PresenceDTO[] | null) {}
+  constructor(
+    private readonly presence: Services['presence'],
+    private readonly userIds: number[],
+    private snapshot: PresenceDTO[] | null,
+  ) {}
 
   start(sink: StreamSink<PresenceDTO[]>) {
     sink.emit(this.snapshot!);
     this.snapshot = null; // not kept for the life of the stream
   }
 
-  onBatch(changes: PresenceDTO[], _overflowed: boolean, sink: StreamSink<PresenceDTO[]>) {
+  onBatch(changes: PresenceDTO[], overflowed: boolean, sink: StreamSink<PresenceDTO[]>): void | Promise<void> {
+    // The bus dropped changes for this stream (a reader that stopped reading): a fresh snapshot,
+    // taken after every change still queued, so it supersedes them.
+    if (overflowed) return this.presence.snapshot(this.userIds).then((snapshot) => sink.emit(snapshot));
     sink.emit(changes);
   }
 }
