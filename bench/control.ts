@@ -32,8 +32,8 @@ type Request = { id: number; cmd: string; args?: unknown };
 export function serveControl(handlers: Handlers) {
   const gc = (globalThis as { gc?: () => void }).gc;
   let profiler: import('node:inspector').Session | undefined;
-  const post = (method: string) =>
-    new Promise<unknown>((resolve, reject) => profiler!.post(method, (error, result) => (error ? reject(error) : resolve(result))));
+  const post = (method: string, params: object = {}) =>
+    new Promise<unknown>((resolve, reject) => profiler!.post(method, params, (error, result) => (error ? reject(error) : resolve(result))));
   const commands: Record<string, (args: unknown) => unknown> = {
     /**
      * Memory after forced GCs. With `settleMs`, also after the heap has settled: V8 keeps pages
@@ -63,18 +63,26 @@ export function serveControl(handlers: Handlers) {
       return writeHeapSnapshot((args as { path?: string } | undefined)?.path);
     },
     /** Diagnostics (`BENCH_PROFILE_DIR`): a CPU profile of one step, through the inspector. */
+    // With BENCH_PROFILE_KIND=alloc: where memory is allocated instead (sampling heap profiler,
+    // counting objects the GC already collected), written as .heapprofile.
     async profileStart() {
       const inspector = await import('node:inspector');
       profiler ??= new inspector.Session();
       profiler.connect();
+      if (process.env.BENCH_PROFILE_KIND === 'alloc') {
+        await post('HeapProfiler.enable');
+        await post('HeapProfiler.startSampling', { samplingInterval: 16_384, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+        return true;
+      }
       await post('Profiler.enable');
       await post('Profiler.start');
       return true;
     },
     async profileStop(args) {
-      const { profile } = (await post('Profiler.stop')) as { profile: unknown };
+      const alloc = process.env.BENCH_PROFILE_KIND === 'alloc';
+      const { profile } = (await post(alloc ? 'HeapProfiler.stopSampling' : 'Profiler.stop')) as { profile: unknown };
       profiler!.disconnect();
-      const path = (args as { path: string }).path;
+      const path = (args as { path: string }).path.replace(/\.cpuprofile$/, alloc ? '.heapprofile' : '.cpuprofile');
       const { writeFile } = await import('node:fs/promises');
       await writeFile(path, JSON.stringify(profile));
       return path;

@@ -1,5 +1,6 @@
 import { initTRPC, TRPCError } from '@trpc/server';
 import { z, ZodError } from 'zod';
+import type { UserDTO } from '../shared/dto.js';
 import type { Context } from './context.js';
 import { DomainError, fromOrmError } from './services/errors.js';
 
@@ -52,7 +53,10 @@ export const publicProcedure = t.procedure.use(async ({ next }) => mapDomainErro
  */
 export const authedProcedure = t.procedure.use(async ({ ctx, next }) => {
   if (!ctx.user) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Sign in first' });
-  return mapDomainErrors(await next({ ctx: { user: ctx.user } }));
+  // The narrowed type (`user` is not null below) without passing a context: `next({ ctx })`
+  // makes tRPC copy the whole context into a new object (key by key, with defineProperty) on
+  // every call, about 1 KB of garbage per message. `ctx.user` was just checked.
+  return mapDomainErrors(await next<{ user: UserDTO }>({}));
 });
 
 /**

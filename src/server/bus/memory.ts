@@ -14,6 +14,9 @@ export type MemoryBusOptions = {
  * filtered per event, and no EventEmitter is involved (no listener limits, no per-iterator
  * buffers of `events.on`).
  */
+/** What `publish` returns: delivery to the queues is synchronous, so one settled promise serves every call. */
+const handedOver = Promise.resolve();
+
 export function createMemoryBus({ maxQueue = 10_000 }: MemoryBusOptions = {}): EventBus {
   const subscribersByTopic = new Map<string, Set<Subscriber<unknown>>>();
   // Subscribers with events to hand over once the publisher's current run is done: one microtask
@@ -140,7 +143,7 @@ export function createMemoryBus({ maxQueue = 10_000 }: MemoryBusOptions = {}): E
     publish<E>(topic: Topic<E>, event: E) {
       const set = subscribersByTopic.get(topic.key);
       if (set) for (const subscriber of set) (subscriber as Subscriber<E>).push(event);
-      return Promise.resolve();
+      return handedOver;
     },
 
     subscribe<E>(topicOrTopics: Topic<E> | readonly Topic<E>[], { signal }: SubscribeOptions = {}) {

@@ -202,9 +202,12 @@ export function applyLeanWSHandler<TRouter extends AnyTRPCRouter>(opts: WsAdapte
   // their frames differ only if their subscription ids do (wsLink numbers them per client, so
   // usually they do not).
   let last: { json: string | undefined; id: RequestId; jsonrpc: '2.0' | undefined; eventId: unknown; text: string; frame: Buffer | null } | null = null;
-  function frameFor(json: string | undefined, id: RequestId, jsonrpc: '2.0' | undefined, eventId: unknown, build: () => string) {
+  function frameFor(json: string | undefined, id: RequestId, jsonrpc: '2.0' | undefined, eventId: unknown) {
     if (last && last.json === json && last.id === id && last.jsonrpc === jsonrpc && last.eventId === eventId) return last;
-    last = { json, id, jsonrpc, eventId, text: build(), frame: null };
+    const eventJson = JSON.stringify(eventId);
+    const payload = json === undefined ? `{"id":${eventJson}}` : `{"id":${eventJson},"data":${json}}`;
+    const text = `${head(id, jsonrpc)}"result":{"type":"data","id":${eventJson},"data":${payload}}}`;
+    last = { json, id, jsonrpc, eventId, text, frame: null };
     return last;
   }
 
@@ -234,12 +237,7 @@ export function applyLeanWSHandler<TRouter extends AnyTRPCRouter>(opts: WsAdapte
     if (tracked) {
       const [eventId, data] = value;
       const json = encodeJson(data);
-      const built = frameFor(json, id, jsonrpc, eventId, () => {
-        const eventJson = JSON.stringify(eventId);
-        const payload = json === undefined ? `{"id":${eventJson}}` : `{"id":${eventJson},"data":${json}}`;
-        return `${head(id, jsonrpc)}"result":{"type":"data","id":${eventJson},"data":${payload}}}`;
-      });
-      return sendBuilt(connection, built);
+      return sendBuilt(connection, frameFor(json, id, jsonrpc, eventId));
     }
     const json = encodeJson(value);
     send(connection, `${head(id, jsonrpc)}"result":{"type":"data"${json === undefined ? '' : `,"data":${json}`}}}`);
