@@ -82,4 +82,44 @@ describe('memory bus', () => {
     await iterator.return?.();
     expect(bus.listenerCount(topic('t'))).toBe(0);
   });
+
+  it('pushes batches to an armed consumer once, then queues until it is armed again', async () => {
+    const bus = createMemoryBus();
+    const sub = bus.subscribe(topic('t'), {});
+    const batches: number[][] = [];
+    let ended = 0;
+    const consumer = { handleEvents: (batch: number[]) => void batches.push(batch), handleEnd: () => void ended++ };
+    sub.setConsumer(consumer);
+    // Published in one run: one batch.
+    void bus.publish(topic('t'), 1);
+    void bus.publish(topic('t'), 2);
+    await Promise.resolve();
+    expect(batches).toEqual([[1, 2]]);
+    await bus.publish(topic('t'), 3);
+    await Promise.resolve();
+    expect(batches).toEqual([[1, 2]]); // not armed: queued
+    sub.setConsumer(consumer);
+    await Promise.resolve();
+    expect(batches).toEqual([[1, 2], [3]]);
+    sub.setConsumer(consumer);
+    sub.close();
+    expect(ended).toBe(1);
+    sub.setConsumer(consumer); // armed after the end: told at once
+    expect(ended).toBe(2);
+  });
+
+  it('a consumer that throws loses its own subscription, and the others still get the event', async () => {
+    const bus = createMemoryBus();
+    const bad = bus.subscribe(topic('t'), {});
+    const good = bus.subscribe(topic('t'), {});
+    const received: number[][] = [];
+    bad.setConsumer({ handleEvents: () => { throw new Error('consumer bug'); }, handleEnd: () => {} });
+    good.setConsumer({ handleEvents: (batch: number[]) => void received.push(batch), handleEnd: () => {} });
+    await bus.publish(topic('t'), 7);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(received).toEqual([[7]]);
+    expect(bus.listenerCount(topic('t'))).toBe(1);
+    expect(warnings.map((w) => w.message)).toContain('consumer bug');
+    good.close();
+  });
 });

@@ -11,7 +11,7 @@ import { createTRPCClient, createWSClient, TRPCClientError, wsLink } from '@trpc
 import { initTRPC, tracked, TRPCError, type AnyTRPCRouter } from '@trpc/server';
 import { observable } from '@trpc/server/observable';
 import WebSocket, { WebSocketServer } from 'ws';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { applyLeanWSHandler, encodeJson, textFrame, type WsAdapterOptions, type WsErrorInfo } from '../src/server/http/ws-adapter.js';
 
@@ -64,6 +64,7 @@ function createFixture() {
     observableTeardowns: 0,
     /** Signals of `hang` queries, which only end when their signal aborts. */
     hangSignals: [] as Array<AbortSignal | undefined>,
+    unserializableReturned: null as boolean | null,
   };
 
   const router = t.router({
@@ -157,6 +158,16 @@ function createFixture() {
     explode: t.procedure.subscription(async function* () {
       yield 'first';
       throw new TRPCError({ code: 'CONFLICT', message: 'mid-stream failure' });
+    }),
+    unserializable: t.procedure.subscription(async function* () {
+      state.unserializableReturned = false;
+      try {
+        yield 'first';
+        yield { big: 1n };
+        yield 'never sent';
+      } finally {
+        state.unserializableReturned = true;
+      }
     }),
   });
   return { router, state };
@@ -678,6 +689,18 @@ describe('raw protocol', () => {
     const error = await raw.next(isError('x'));
     expect(errorCode(error)).toBe('CONFLICT');
     expect(raw.frames.map((frame) => frame.json?.result?.type ?? 'error')).toEqual(['started', 'data', 'error']);
+  });
+
+  it('fails only the subscription that yields a value JSON cannot hold, and ends its stream', async () => {
+    const server = await startServer();
+    const raw = await openRaw(server);
+    raw.send({ id: 'bad', method: 'subscription', params: { path: 'unserializable' } });
+    const error = await raw.next(isError('bad'));
+    expect(errorCode(error)).toBe('INTERNAL_SERVER_ERROR');
+    await vi.waitFor(() => expect(server.state.unserializableReturned).toBe(true));
+    // The socket, and the server, carry on.
+    raw.send({ id: 'after', method: 'query', params: { path: 'echo', input: 'still here' } });
+    expect((await raw.next((frame) => frame.json?.id === 'after')).json?.result?.data).toBe('still here');
   });
 
   it('frees the id of a subscription refused by its input validation', async () => {

@@ -25,7 +25,15 @@ export function createMemoryBus({ maxQueue = 10_000 }: MemoryBusOptions = {}): E
   const flushAll = () => {
     const list = toFlush;
     toFlush = [];
-    for (const subscriber of list) subscriber.flush();
+    for (const subscriber of list) {
+      try {
+        subscriber.flush();
+      } catch (error) {
+        // A consumer that throws loses its subscription, not the others' events.
+        subscriber.close();
+        process.emitWarning(error instanceof Error ? error : new Error(String(error)), 'BusConsumerError');
+      }
+    }
   };
 
   // Methods live on the prototype and the queue is allocated on first use: a server holds one

@@ -316,7 +316,14 @@ export function applyLeanWSHandler<TRouter extends AnyTRPCRouter>(opts: WsAdapte
     }
 
     push(value: unknown) {
-      if (!this.ended) sendData(this.connection, this.id, this.jsonrpc, value);
+      if (this.ended) return;
+      try {
+        sendData(this.connection, this.id, this.jsonrpc, value);
+      } catch (cause) {
+        // A value that cannot be serialized (a BigInt, a cycle) fails its subscription only.
+        this.fail(cause);
+        void this.iterator?.return?.()?.catch(() => undefined);
+      }
     }
 
     end() {
