@@ -68,9 +68,10 @@ it('keeps the WAL bounded under steady writes: the worker copies the bulk, the s
   // Commits kept landing while the worker copied: the rests went to the server connection.
   expect(stats.finishes).toBeGreaterThan(0);
   expect(stats.restarts).toBe(0);
-  // Every row takes a page of its own; without starting over the WAL would hold them all.
-  expect(stats.framesCopied).toBeGreaterThan(rows / 2);
-  expect(stats.walFrames).toBeLessThan(rows / 4);
+  // Each commit of four 1 KB rows appends about two pages: the worker copied most of them, and
+  // the WAL, which would hold them all if it never started over, holds a small part.
+  expect(stats.framesCopied).toBeGreaterThan(rows / 4);
+  expect(stats.walFrames).toBeLessThan(rows / 8);
   await orm.close();
 });
 

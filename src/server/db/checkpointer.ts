@@ -8,13 +8,14 @@
  * time spent inserting messages (BENCHMARKS.md). Here the server's own connection turns automatic
  * checkpoints off and a worker thread, with its own connection to the same file, checkpoints:
  *
- * - every `intervalMs` a PASSIVE checkpoint: it copies what it can without ever taking the writer
- *   lock, so the server's commits never wait for it. Frames committed while it runs stay behind,
+ * - every `intervalMs` PASSIVE checkpoints: each copies what it can without ever taking the writer
+ *   lock, so the server's commits never wait for it. Frames committed while one runs stay behind,
  *   and SQLite starts the WAL over only once every frame is copied: under steady writes a worker
- *   alone would never get there. So it repeats while the remainder is large, and then hands the
- *   small rest (at most `finishFrames` pages) to `finish`, a PASSIVE checkpoint on the server's
- *   own connection (about a millisecond, between two commits): the next commit then writes the WAL
- *   from its start again, and the WAL stays bounded by what is written in one interval;
+ *   alone would never get there. So it repeats (up to five rounds) until a round finds at most
+ *   `finishFrames` new pages, and then hands the rest, about that much, to `finish`: a PASSIVE
+ *   checkpoint on the server's own connection (about a millisecond, between two commits). The
+ *   next commit writes the WAL from its start again, and the WAL stays bounded by what is
+ *   written in one interval. Rounds that do not get there leave it to the next interval;
  * - if writes still outrun it and the WAL passes `restartBytes`, a RESTART as a safety valve: it
  *   takes the writer lock (the server's commits wait) to copy the rest and start over.
  *
@@ -64,36 +65,41 @@ if (db.pragma('journal_mode', { simple: true }) !== 'wal') throw new Error('chec
 db.pragma('busy_timeout = ' + Number(workerData.busyTimeoutMs));
 const pageSize = db.pragma('page_size', { simple: true });
 const stats = { checkpoints: 0, finishes: 0, restarts: 0, framesCopied: 0, walFrames: 0 };
+// The WAL's length and copied frames at the previous checkpoint: what each one copied, and what
+// was committed in between.
+let lastLog = 0;
+let lastCopied = 0;
+function note(row) {
+  // Shorter than last time: the WAL started over in between.
+  const restarted = row.log < lastLog;
+  stats.framesCopied += Math.max(0, row.checkpointed - (restarted ? 0 : lastCopied));
+  const fresh = restarted ? row.log : row.log - lastLog;
+  lastLog = Math.max(0, row.log);
+  lastCopied = Math.max(0, row.checkpointed);
+  stats.walFrames = lastLog;
+  return fresh;
+}
 function passive() {
   const [row] = db.pragma('wal_checkpoint(PASSIVE)');
   stats.checkpoints++;
-  return row;
+  return { row, fresh: note(row) };
 }
 function checkpoint() {
   // A passive checkpoint copies the frames committed before it started; those committed while it
-  // ran are left for the next round. Rounds until one finds little new (or four more).
-  let row = passive();
-  let copied = Math.max(0, row.checkpointed);
-  for (let round = 0; round < 4; round++) {
-    const before = row;
-    row = passive();
-    // The WAL started over in between when its size went down.
-    const fresh = row.log >= before.log ? row.log - before.log : row.log;
-    copied += Math.max(0, row.log >= before.log ? row.checkpointed - before.checkpointed : row.checkpointed);
-    if (fresh <= workerData.finishFrames) break;
-  }
-  stats.framesCopied += copied;
+  // ran wait for the next one. Rounds until one finds little new, at most five.
+  let { row, fresh } = passive();
+  for (let round = 0; round < 4 && fresh > workerData.finishFrames; round++) ({ row, fresh } = passive());
   if (row.log * pageSize > workerData.restartBytes) {
     // Busy (the writer lock not obtained in time) is not an error: the next round tries again.
-    [row] = db.pragma('wal_checkpoint(RESTART)');
-    if (!row.busy) stats.restarts++;
-  } else if (row.log > 0) {
-    // What was committed during the last round: the server's connection copies it between two
-    // of its commits, and the next commit starts the WAL over.
+    const [restart] = db.pragma('wal_checkpoint(RESTART)');
+    note(restart);
+    if (!restart.busy) stats.restarts++;
+  } else if (row.log > 0 && fresh <= workerData.finishFrames) {
+    // Left: about what was committed during the last round. The server's connection copies it
+    // between two of its commits, and its next commit starts the WAL over.
     stats.finishes++;
     parentPort.postMessage({ type: 'finish' });
   }
-  stats.walFrames = Math.max(0, row.log);
 }
 const timer = setInterval(checkpoint, workerData.intervalMs);
 parentPort.on('message', (message) => {
