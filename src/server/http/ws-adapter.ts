@@ -10,7 +10,8 @@
  * once however many subscribers receive it (freezing is a promise that nothing below it changes
  * either: `Object.freeze` is shallow, the cache trusts the whole object), the bytes of one event's
  * frame are built once and written to every subscriber's socket, the frames written to one socket
- * in one turn of the event loop leave in one system call, and keepalive is one sweep for all
+ * by one callback and the promises it sets off leave in one system call, streams that can push
+ * (push.ts) need no promise per value, and keepalive is one sweep for all
  * sockets instead of two timers per socket reset on every frame. Procedures, middlewares, context and errors are tRPC's
  * own (`callTRPCProcedure`, `getErrorShape`), so any router works and `createCaller` sees the
  * same procedures.
