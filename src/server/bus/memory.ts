@@ -8,15 +8,15 @@ export type MemoryBusOptions = {
   maxQueue?: number;
 };
 
+/** What `publish` returns: delivery to the queues is synchronous, so one settled promise serves every call. */
+const handedOver = Promise.resolve();
+
 /**
  * In-process bus: a map from topic key to its subscribers, each with a small array queue.
  * Publishing costs one map lookup plus one push per subscriber of that topic; nothing is
  * filtered per event, and no EventEmitter is involved (no listener limits, no per-iterator
  * buffers of `events.on`).
  */
-/** What `publish` returns: delivery to the queues is synchronous, so one settled promise serves every call. */
-const handedOver = Promise.resolve();
-
 export function createMemoryBus({ maxQueue = 10_000 }: MemoryBusOptions = {}): EventBus {
   const subscribersByTopic = new Map<string, Set<Subscriber<unknown>>>();
   // Subscribers with events to hand over once the publisher's current run is done: one microtask

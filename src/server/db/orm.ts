@@ -68,9 +68,14 @@ async function checkpointInBackground(orm: Orm, dbPath: string, options: OrmOpti
     logger?.error({ err: error }, 'WAL checkpoint worker did not start; SQLite checkpoints inside commits');
     return;
   }
-  await connection.execute('pragma wal_autocheckpoint = 0');
-  // A WAL that grew in a burst is cut back to this size when it starts over.
-  await connection.execute(`pragma journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
+  try {
+    await connection.execute('pragma wal_autocheckpoint = 0');
+    // A WAL that grew in a burst is cut back to this size when it starts over.
+    await connection.execute(`pragma journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
+  } catch (error) {
+    await checkpointer.stop();
+    throw error;
+  }
   const close = orm.close.bind(orm);
   orm.close = async (force?: boolean) => {
     await checkpointer.stop();

@@ -305,7 +305,7 @@ export function applyLeanWSHandler<TRouter extends AnyTRPCRouter>(opts: WsAdapte
           if (this.ended) return;
           if (result.done) return this.end();
           this.push(result.value);
-          this.pump();
+          if (!this.ended) this.pump();
         },
         onError: (cause) => this.fail(cause),
       };
