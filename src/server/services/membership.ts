@@ -10,14 +10,28 @@ import { forbidden } from './errors.js';
 export function createMembershipService({ orm }: Pick<Deps, 'orm'>) {
   const membersByConversation = new Map<number, Set<number>>();
   const versions = new Map<number, number>();
+  // Loads in flight: callers that miss the cache together share one query (after a restart, the
+  // first burst of sends to a conversation would otherwise each run their own).
+  const loading = new Map<number, Promise<Set<number>>>();
 
-  async function load(conversationId: number): Promise<Set<number>> {
+  function load(conversationId: number): Promise<Set<number>> {
+    const inFlight = loading.get(conversationId);
+    if (inFlight) return inFlight;
     const version = versions.get(conversationId) ?? 0;
-    const rows = await orm.em.fork().find(Membership, { conversation: conversationId }, { fields: ['user'] });
-    const members = new Set(rows.map((row) => row.user));
-    // Keep the result only if no change happened while it loaded.
-    if ((versions.get(conversationId) ?? 0) === version) membersByConversation.set(conversationId, members);
-    return members;
+    const promise: Promise<Set<number>> = orm.em
+      .fork()
+      .find(Membership, { conversation: conversationId }, { fields: ['user'] })
+      .then((rows) => {
+        const members = new Set(rows.map((row) => row.user));
+        // Keep the result only if no change happened while it loaded.
+        if ((versions.get(conversationId) ?? 0) === version) membersByConversation.set(conversationId, members);
+        return members;
+      })
+      .finally(() => {
+        if (loading.get(conversationId) === promise) loading.delete(conversationId);
+      });
+    loading.set(conversationId, promise);
+    return promise;
   }
 
   const service = {
@@ -42,6 +56,8 @@ export function createMembershipService({ orm }: Pick<Deps, 'orm'>) {
     invalidate(conversationId: number): void {
       versions.set(conversationId, (versions.get(conversationId) ?? 0) + 1);
       membersByConversation.delete(conversationId);
+      // A load that started before this change must not serve the callers that come after it.
+      loading.delete(conversationId);
     },
   };
   return service;

@@ -14,8 +14,10 @@ export type MessageHooks = {
 
 export function createMessageService(deps: Deps, membership: MembershipService, hooks: MessageHooks = {}) {
   const { orm, bus } = deps;
-  // A group's conversation never changes, so this mapping is safe to keep.
+  // A group's conversation never changes, so this mapping is safe to keep. Lookups in flight are
+  // shared by the callers that miss together.
   const conversationByGroup = new Map<number, number>();
+  const lookingUp = new Map<number, Promise<number>>();
 
   const writer = createMessageWriter(deps, {
     async onCommitted(messages) {
@@ -48,10 +50,21 @@ export function createMessageService(deps: Deps, membership: MembershipService, 
     async conversationOfGroup(groupId: number): Promise<number> {
       const known = conversationByGroup.get(groupId);
       if (known !== undefined) return known;
-      const group = await orm.em.fork().findOne(Group, { id: groupId }, { fields: ['conversation'] });
-      if (!group) throw notFound('Group');
-      conversationByGroup.set(groupId, group.conversation);
-      return group.conversation;
+      let lookup = lookingUp.get(groupId);
+      if (!lookup) {
+        lookup = (async () => {
+          try {
+            const group = await orm.em.fork().findOne(Group, { id: groupId }, { fields: ['conversation'] });
+            if (!group) throw notFound('Group');
+            conversationByGroup.set(groupId, group.conversation);
+            return group.conversation;
+          } finally {
+            lookingUp.delete(groupId);
+          }
+        })();
+        lookingUp.set(groupId, lookup);
+      }
+      return lookup;
     },
 
     async sendToGroup(
