@@ -50,6 +50,9 @@ it('starts from the environment, creates the database in WAL mode, serves the AP
   const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   child.kill('SIGTERM');
   expect(await exit).toBe(0);
+  // The checkpoint worker stopped before the server's connection closed, so that connection was
+  // the last one: SQLite folded the WAL into the database and removed it.
+  expect(existsSync(`${databasePath}-wal`)).toBe(false);
   // Production mode seeds nothing; the schema is there and the file is in WAL mode.
   const orm = await openOrm({ dbPath: databasePath });
   const [mode] = await orm.em.fork().execute<Array<{ journal_mode: string }>>('pragma journal_mode');
