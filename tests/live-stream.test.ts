@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { pushToSink } from '../src/server/http/push.js';
 import { createMemoryBus } from '../src/server/bus/memory.js';
 import type { Topic } from '../src/server/bus/types.js';
-import { END, LiveStream, type StreamLogic, type StreamSink } from '../src/server/streams/replay.js';
+import { END, LiveStream, type StreamLogic, type StreamSink } from '../src/server/streams/live-stream.js';
 
 const topic: Topic<number> = { key: 't' };
 const tick = () => new Promise((resolve) => setImmediate(resolve));

@@ -3,7 +3,7 @@
  * that has this method is handed a sink once and pushes each value to it as it comes, instead of
  * being pulled with `next()`: no promise per value, and none held while the stream waits. It is
  * still a complete async iterator for every other consumer (createCaller, tRPC's own adapters),
- * and `return()` still ends it. `LiveStream` (src/server/streams/replay.ts) implements it.
+ * and `return()` still ends it. `LiveStream` (src/server/streams/live-stream.ts) implements it.
  */
 export const pushToSink = Symbol.for('trpc-social-realtime.pushToSink');
 

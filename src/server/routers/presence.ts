@@ -2,7 +2,8 @@ import type { PresenceDTO } from '../../shared/social.js';
 import { presenceWatchInput } from '../../shared/schemas.js';
 import { topics } from '../bus/topics.js';
 import type { Services } from '../services/index.js';
-import { listenThenRead, LiveStream, type StreamLogic, type StreamSink } from '../streams/replay.js';
+import { LiveStream, type StreamLogic, type StreamSink } from '../streams/live-stream.js';
+import { listenThenRead } from '../streams/replay.js';
 import { router, subscriptionProcedure } from '../trpc.js';
 
 export const presenceRouter = router({

@@ -4,7 +4,8 @@ import { topics } from '../bus/topics.js';
 import type { AppDeps } from '../context.js';
 import { Message } from '../db/entities.js';
 import { toMessageDTO } from '../services/mappers.js';
-import { END, listenThenRead, LiveStream, pagesAfter, type BatchResult, type StreamLogic, type StreamSink } from './replay.js';
+import { END, LiveStream, type BatchResult, type StreamLogic, type StreamSink } from './live-stream.js';
+import { listenThenRead, pagesAfter } from './replay.js';
 
 const REPLAY_PAGE = 500;
 

@@ -5,7 +5,8 @@ import type { AppDeps } from '../context.js';
 import { Membership, Message } from '../db/entities.js';
 import { toMessageDTO } from '../services/mappers.js';
 import { unreadCounts } from '../services/read-state.js';
-import { listenThenRead, LiveStream, pagesAfter, type StreamLogic, type StreamSink } from './replay.js';
+import { LiveStream, type StreamLogic, type StreamSink } from './live-stream.js';
+import { listenThenRead, pagesAfter } from './replay.js';
 
 const REPLAY_PAGE = 500;
 

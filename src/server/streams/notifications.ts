@@ -4,7 +4,8 @@ import { topics } from '../bus/topics.js';
 import type { AppDeps } from '../context.js';
 import { Notification } from '../db/entities.js';
 import { toNotificationDTO } from '../services/notifications.js';
-import { listenThenRead, LiveStream, pagesAfter, type StreamLogic, type StreamSink } from './replay.js';
+import { LiveStream, type StreamLogic, type StreamSink } from './live-stream.js';
+import { listenThenRead, pagesAfter } from './replay.js';
 
 const REPLAY_PAGE = 200;
 
