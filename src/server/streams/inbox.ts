@@ -5,8 +5,8 @@ import type { AppDeps } from '../context.js';
 import { Membership, Message } from '../db/entities.js';
 import { toMessageDTO } from '../services/mappers.js';
 import { unreadCounts } from '../services/read-state.js';
-import { LiveStream, type StreamLogic, type StreamSink } from './live-stream.js';
-import { listenThenRead, pagesAfter } from './replay.js';
+import { LiveStream, type StreamSink } from './live-stream.js';
+import { CursorStream, listenThenRead, pagesAfter } from './replay.js';
 
 const REPLAY_PAGE = 500;
 
@@ -38,39 +38,27 @@ type UnreadState = { count: number; asOf: number; counted: number[] };
 type Out = TrackedEnvelope<InboxEvent[]>;
 
 /** What one open inbox stream keeps between events, and what it does with them. */
-class InboxLive implements StreamLogic<InboxBusEvent, Out> {
+class InboxLive extends CursorStream<InboxBusEvent, InboxEvent> {
   constructor(
     private readonly orm: AppDeps['orm'],
     readonly userId: number,
     readonly unread: Map<number, UnreadState>,
-    /** Highest message id delivered. */
-    private cursor: number,
-    private replayFirst: boolean,
-  ) {}
-
-  async start(sink: StreamSink<Out>) {
-    if (this.replayFirst) await this.replayInto(sink);
+    cursor: number,
+    replayFirst: boolean,
+  ) {
+    super(cursor, replayFirst);
   }
 
-  onBatch(batch: InboxBusEvent[], overflowed: boolean, sink: StreamSink<Out>): void | Promise<void> {
-    if (overflowed) return this.replayInto(sink).then(() => this.deliver(batch, sink));
-    this.deliver(batch, sink);
+  protected positionOf(event: InboxBusEvent): number | null {
+    return event.type === 'message' ? event.message.id : null;
   }
 
-  private deliver(batch: InboxBusEvent[], sink: StreamSink<Out>) {
-    const out: InboxEvent[] = [];
-    for (const event of batch) {
-      if (event.type === 'message') {
-        if (event.message.id <= this.cursor) continue;
-        this.cursor = event.message.id;
-      }
-      out.push(toInboxEvent(this, event));
-    }
-    if (out.length > 0) sink.emit(tracked(String(this.cursor), out));
+  protected toItem(event: InboxBusEvent): InboxEvent {
+    return toInboxEvent(this, event);
   }
 
   /** Stored messages of the user's current conversations after the cursor, page by page. */
-  private async replayInto(sink: StreamSink<Out>) {
+  protected async replayInto(sink: StreamSink<Out>) {
     const { orm, userId } = this;
     const pages = pagesAfter(
       this.cursor,

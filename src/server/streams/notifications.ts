@@ -4,8 +4,8 @@ import { topics } from '../bus/topics.js';
 import type { AppDeps } from '../context.js';
 import { Notification } from '../db/entities.js';
 import { toNotificationDTO } from '../services/notifications.js';
-import { LiveStream, type StreamLogic, type StreamSink } from './live-stream.js';
-import { listenThenRead, pagesAfter } from './replay.js';
+import { LiveStream, type StreamSink } from './live-stream.js';
+import { CursorStream, listenThenRead, pagesAfter } from './replay.js';
 
 const REPLAY_PAGE = 200;
 
@@ -30,40 +30,28 @@ export async function openNotificationStream(deps: AppDeps, { userId, lastEventI
 type Out = TrackedEnvelope<NotificationEvent[]>;
 
 /** What one open notification stream keeps between events, and what it does with them. */
-class NotificationLive implements StreamLogic<NotificationEvent, Out> {
+class NotificationLive extends CursorStream<NotificationEvent, NotificationEvent> {
   constructor(
     // The shared services, not the request's context object: an open stream keeps only what it uses.
     private readonly services: AppDeps['services'],
     private readonly orm: AppDeps['orm'],
     private readonly userId: number,
-    /** Highest notification id delivered. */
-    private cursor: number,
-    private replayFirst: boolean,
-  ) {}
-
-  async start(sink: StreamSink<Out>) {
-    if (this.replayFirst) await this.replayInto(sink);
+    cursor: number,
+    replayFirst: boolean,
+  ) {
+    super(cursor, replayFirst);
   }
 
-  onBatch(batch: NotificationEvent[], overflowed: boolean, sink: StreamSink<Out>): void | Promise<void> {
-    if (overflowed) return this.replayInto(sink).then(() => this.deliver(batch, sink));
-    this.deliver(batch, sink);
+  protected positionOf(event: NotificationEvent): number | null {
+    return event.type === 'notification' ? event.notification.id : null;
   }
 
-  private deliver(batch: NotificationEvent[], sink: StreamSink<Out>) {
-    const out: NotificationEvent[] = [];
-    for (const event of batch) {
-      if (event.type === 'notification') {
-        if (event.notification.id <= this.cursor) continue;
-        this.cursor = event.notification.id;
-      }
-      out.push(event);
-    }
-    if (out.length > 0) sink.emit(tracked(String(this.cursor), out));
+  protected toItem(event: NotificationEvent): NotificationEvent {
+    return event;
   }
 
   /** Stored notifications after the cursor, page by page, each page with the current unread count. */
-  private async replayInto(sink: StreamSink<Out>) {
+  protected async replayInto(sink: StreamSink<Out>) {
     const { orm, services, userId } = this;
     const pages = pagesAfter(
       this.cursor,

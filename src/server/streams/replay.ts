@@ -1,4 +1,6 @@
+import { tracked, type TrackedEnvelope } from '@trpc/server';
 import type { BusSubscription, EventBus, Topic } from '../bus/types.js';
+import type { StreamLogic, StreamSink } from './live-stream.js';
 
 /**
  * Starts listening on `topics`, then runs `read` (the database part of the recipe). Listening
@@ -38,5 +40,47 @@ export async function* pagesAfter<Row>(
     after = positionOf(rows.at(-1)!);
     yield { rows, cursor: after };
     if (rows.length < pageSize) return;
+  }
+}
+
+/**
+ * A stream tracked by one increasing position (a message or notification id): it replays after
+ * its cursor when resumed (`lastEventId`) and when the bus dropped events for it, and yields the
+ * live events past the cursor as `tracked(cursor, items)`. Subclasses say where an event's
+ * position is, what it becomes, and how to read the store after the cursor.
+ */
+export abstract class CursorStream<E, Item> implements StreamLogic<E, TrackedEnvelope<Item[]>> {
+  constructor(
+    /** Highest position delivered. */
+    protected cursor: number,
+    private readonly replayFirst: boolean,
+  ) {}
+
+  async start(sink: StreamSink<TrackedEnvelope<Item[]>>) {
+    if (this.replayFirst) await this.replayInto(sink);
+  }
+
+  onBatch(batch: E[], overflowed: boolean, sink: StreamSink<TrackedEnvelope<Item[]>>): void | Promise<void> {
+    if (overflowed) return this.replayInto(sink).then(() => this.deliver(batch, sink));
+    this.deliver(batch, sink);
+  }
+
+  /** The event's position, or null for an event that has none (always delivered). */
+  protected abstract positionOf(event: E): number | null;
+  protected abstract toItem(event: E): Item;
+  /** Emits what is stored after the cursor, page by page, advancing the cursor. */
+  protected abstract replayInto(sink: StreamSink<TrackedEnvelope<Item[]>>): Promise<void>;
+
+  private deliver(batch: E[], sink: StreamSink<TrackedEnvelope<Item[]>>) {
+    const out: Item[] = [];
+    for (const event of batch) {
+      const position = this.positionOf(event);
+      if (position !== null) {
+        if (position <= this.cursor) continue;
+        this.cursor = position;
+      }
+      out.push(this.toItem(event));
+    }
+    if (out.length > 0) sink.emit(tracked(String(this.cursor), out));
   }
 }
