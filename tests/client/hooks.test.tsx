@@ -3,7 +3,7 @@
  * The hooks inside a real RealtimeProvider (real tRPC client and links) with `fetch` answered
  * by a stub server: optimistic send with retries and de-duplication, and the typing throttle.
  */
-import { act, renderHook, waitFor } from '@testing-library/react';
+import { act, cleanup, renderHook, waitFor } from '@testing-library/react';
 import { useSyncExternalStore, type ReactNode } from 'react';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { useSendMessage } from '../../src/client/hooks/useSendMessage.js';
@@ -40,7 +40,12 @@ beforeEach(() => {
   answers = { 'auth.me': () => ({ id: 1, username: 'ann' }), 'conversation.list': () => [] };
   vi.stubGlobal('fetch', stubFetch());
 });
-afterEach(() => vi.unstubAllGlobals());
+// Testing Library unmounts by itself only with vitest's globals on; without it a provider left
+// mounted keeps React's scheduler busy after jsdom is torn down ("window is not defined").
+afterEach(() => {
+  cleanup();
+  vi.unstubAllGlobals();
+});
 
 function useSendHarness() {
   const send = useSendMessage(7, { attempts: 3, retryDelayMs: () => 5 });
