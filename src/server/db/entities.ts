@@ -63,7 +63,8 @@ export const Membership = defineEntity({
   uniques: [{ properties: ['conversation', 'user'] }],
   properties: {
     id: p.integer().primary().autoincrement(),
-    conversation: p.manyToOne(Conversation).mapToPk().deleteRule('cascade'),
+    // No index of its own: the (conversation, user) unique index starts with it.
+    conversation: p.manyToOne(Conversation).mapToPk().index(false).deleteRule('cascade'),
     user: p.manyToOne(User).mapToPk().index().deleteRule('cascade'),
     role: p.enum([...GROUP_ROLES]).default('member'),
     joinedAt: p.datetime(),
@@ -82,9 +83,15 @@ export const Message = defineEntity({
   ],
   properties: {
     id: p.integer().primary().autoincrement(),
-    conversation: p.manyToOne(Conversation).mapToPk().deleteRule('cascade'),
+    // No index of its own: the (conversation, seq) unique index starts with it.
+    conversation: p.manyToOne(Conversation).mapToPk().index(false).deleteRule('cascade'),
     seq: p.integer(),
-    sender: p.manyToOne(User).mapToPk().deleteRule('cascade'),
+    // Not indexed on purpose. Senders are spread over the table, so an index on them costs each
+    // commit one more page per distinct sender (about a third of the insert at moderate rates,
+    // BENCHMARKS.md), and nothing reads messages by sender. The price: deleting a user makes
+    // SQLite scan messages for the cascade. Nothing here deletes users; add `.index()` (or delete
+    // their messages in batches first) before something does.
+    sender: p.manyToOne(User).mapToPk().index(false).deleteRule('cascade'),
     content: p.text(),
     clientMessageId: p.string().length(64),
     createdAt: p.datetime(),
@@ -97,7 +104,8 @@ export const Invitation = defineEntity({
   indexes: [{ properties: ['group', 'invitee', 'status'] }],
   properties: {
     id: p.integer().primary().autoincrement(),
-    group: p.manyToOne(Group).mapToPk().deleteRule('cascade'),
+    // No index of its own: the (group, invitee, status) index starts with it.
+    group: p.manyToOne(Group).mapToPk().index(false).deleteRule('cascade'),
     inviter: p.manyToOne(User).mapToPk().deleteRule('cascade'),
     invitee: p.manyToOne(User).mapToPk().index().deleteRule('cascade'),
     status: p.enum([...INVITATION_STATUSES]).default('pending'),
@@ -112,7 +120,8 @@ export const Notification = defineEntity({
   indexes: [{ properties: ['user', 'readAt'] }, { properties: ['user', 'type', 'conversationId', 'readAt'] }],
   properties: {
     id: p.integer().primary().autoincrement(),
-    user: p.manyToOne(User).mapToPk().deleteRule('cascade'),
+    // No index of its own: the (user, readAt) index starts with it.
+    user: p.manyToOne(User).mapToPk().index(false).deleteRule('cascade'),
     type: p.string().length(64),
     content: p.json<NotificationContent>(),
     conversationId: p.integer().nullable(),

@@ -1,0 +1,84 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Conversation, Message, User } from '../src/server/db/entities.js';
+import { openOrm, type Orm } from '../src/server/db/orm.js';
+
+type IndexRow = { table: string; name: string; columns: string[] };
+
+async function indexes(orm: Orm): Promise<IndexRow[]> {
+  const connection = orm.em.getConnection();
+  const rows = await connection.execute<Array<{ table: string; name: string }>>(
+    `SELECT tbl_name AS "table", name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_autoindex_%'`,
+  );
+  return Promise.all(
+    rows.map(async ({ table, name }) => ({
+      table,
+      name,
+      columns: (await connection.execute<Array<{ name: string }>>(`SELECT name FROM pragma_index_info('${name}') ORDER BY seqno`)).map((c) => c.name),
+    })),
+  );
+}
+
+describe('schema', () => {
+  let orm: Orm | null = null;
+  let dir: string | null = null;
+  afterEach(async () => {
+    await orm?.close();
+    orm = null;
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    dir = null;
+  });
+
+  it('has no index that another index of its table already starts with (each costs every write a page)', async () => {
+    orm = await openOrm({ dbPath: ':memory:' });
+    const all = await indexes(orm);
+    expect(all.length).toBeGreaterThan(5);
+    const redundant = all.filter((index) =>
+      all.some(
+        (other) =>
+          other !== index &&
+          other.table === index.table &&
+          other.columns.length > index.columns.length &&
+          index.columns.every((column, i) => other.columns[i] === column),
+      ),
+    );
+    expect(redundant.map((index) => `${index.name} (${index.columns.join(', ')})`)).toEqual([]);
+  });
+
+  it('indexes messages only where the send path needs it: (conversation, seq) and (clientMessageId, sender)', async () => {
+    orm = await openOrm({ dbPath: ':memory:' });
+    const messages = (await indexes(orm)).filter((index) => index.table === 'messages').map((index) => index.columns.join(','));
+    expect(messages.sort()).toEqual(['client_message_id,sender_id', 'conversation_id,seq']);
+  });
+
+  it('drops the indexes an older schema had when it opens an existing database', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'schema-'));
+    const dbPath = join(dir, 'db.sqlite');
+    orm = await openOrm({ dbPath, backgroundCheckpoints: false });
+    await orm.em.getConnection().execute('CREATE INDEX `messages_conversation_id_index` ON `messages` (`conversation_id`)');
+    await orm.em.getConnection().execute('CREATE INDEX `messages_sender_id_index` ON `messages` (`sender_id`)');
+    await orm.close();
+    orm = await openOrm({ dbPath, backgroundCheckpoints: false });
+    const names = (await indexes(orm)).filter((index) => index.table === 'messages').map((index) => index.name);
+    expect(names).not.toContain('messages_conversation_id_index');
+    expect(names).not.toContain('messages_sender_id_index');
+  });
+
+  it('still cascades a deleted user to their messages without the sender index', async () => {
+    orm = await openOrm({ dbPath: ':memory:' });
+    const em = orm.em.fork();
+    const now = new Date();
+    const alice = await em.insert(User, { username: 'alice', passwordHash: 'x', createdAt: now });
+    const bob = await em.insert(User, { username: 'bob', passwordHash: 'x', createdAt: now });
+    const conversation = await em.insert(Conversation, { kind: 'group', createdAt: now });
+    let seq = 0;
+    for (const sender of [alice, bob, alice]) {
+      await em.insert(Message, { conversation, seq: ++seq, sender, content: 'hi', clientMessageId: `c${seq}`, createdAt: now });
+    }
+    expect(await em.nativeDelete(User, { id: alice })).toBe(1);
+    const left = await em.find(Message, {}, { orderBy: { seq: 'asc' } });
+    expect(left.map((message) => [message.seq, message.sender])).toEqual([[2, bob]]);
+  });
+});
