@@ -41,6 +41,7 @@ class Recipient {
       const now = performance.now();
       const sentAt = Number(content.slice(0, content.indexOf('|')));
       stats.latencies.push(now - sentAt);
+      if (DIAG) bySecond.push(now, now - sentAt);
       // BENCH_DIAG: where the time went, send → commit (server clock, ms) → arrival.
       if (committedAt !== undefined) diag.push(committedAt - (performance.timeOrigin + sentAt), performance.timeOrigin + now - committedAt);
     }
@@ -119,6 +120,8 @@ const groupList = [...groups.values()];
 let stats = freshStats();
 let recording = false;
 const diag: number[] = [];
+const bySecond: number[] = [];
+const DIAG = Boolean(process.env.BENCH_DIAG);
 let flatOut = false;
 let storm: {
   target: Map<Group, number>;
@@ -161,16 +164,31 @@ async function connectAll(extra: readonly string[], concurrency: number, list = 
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Open loop at `rate` messages a second (round robin over the groups), or closed loop with `window` per group. */
-async function run({ rate, durationMs, window }: { rate: number | null; durationMs: number; window: number }): Promise<StepResult> {
+/**
+ * Open loop at `rate` messages a second (round robin over the groups), or closed loop with
+ * `window` per group. The first `warmupMs` run at the same load unrecorded, so a step measures its
+ * own steady state rather than the way out of the previous step (or JIT warm-up on the first);
+ * every message, warm-up included, is still checked for exactly-once delivery by `drain`.
+ */
+async function run({ rate, durationMs, window, warmupMs = 0 }: { rate: number | null; durationMs: number; window: number; warmupMs?: number }): Promise<StepResult> {
   stats = freshStats();
-  recording = true;
+  recording = warmupMs <= 0;
   const started = performance.now();
+  const startRecording = () => {
+    stats = freshStats();
+    recording = true;
+    recordedFrom = performance.now();
+  };
+  let recordedFrom = started;
   if (rate === null) {
     flatOut = true;
     for (const group of groupList) {
       group.maxInflight = window;
       for (let i = 0; i < window; i++) group.enqueue();
+    }
+    if (!recording) {
+      await sleep(warmupMs);
+      startRecording();
     }
     await sleep(durationMs);
     flatOut = false;
@@ -178,15 +196,29 @@ async function run({ rate, durationMs, window }: { rate: number | null; duration
     for (const group of groupList) group.maxInflight = Infinity;
     let sent = 0;
     let turn = 0;
-    while (performance.now() - started < durationMs) {
+    while (!recording || performance.now() - recordedFrom < durationMs) {
       const due = Math.floor((rate * (performance.now() - started)) / 1000) - sent;
       for (let i = 0; i < due; i++) groupList[turn++ % groupList.length]!.enqueue();
       sent += Math.max(0, due);
+      if (!recording && performance.now() - started >= warmupMs) startRecording();
       await sleep(5);
     }
   }
   const snapshot = { ...stats, latencies: Float64Array.from(stats.latencies) };
   recording = false;
+  if (bySecond.length > 0) {
+    // BENCH_DIAG: p99 of each second of the recorded window.
+    const seconds = new Map<number, number[]>();
+    for (let i = 0; i < bySecond.length; i += 2) {
+      const second = Math.floor((bySecond[i]! - recordedFrom) / 1000);
+      let list = seconds.get(second);
+      if (!list) seconds.set(second, (list = []));
+      list.push(bySecond[i + 1]!);
+    }
+    const p99 = (list: number[]) => list.sort((a, b) => a - b)[Math.floor(list.length * 0.99)]!.toFixed(0);
+    process.stderr.write(`loadgen ${workerIndex}: p99 by second ${[...seconds].map(([second, list]) => `${second}s ${p99(list)}`).join(', ')} ms\n`);
+    bySecond.length = 0;
+  }
   if (diag.length > 0) {
     const split = (offset: number) => diag.filter((_, i) => i % 2 === offset).sort((a, b) => a - b);
     const at = (values: number[], q: number) => values[Math.min(values.length - 1, Math.floor(q * values.length))]!.toFixed(1);

@@ -20,7 +20,7 @@ export function fanoutTable(results: Results, params: FanoutParams): string[] {
   const lines = [
     '## Fan-out',
     '',
-    `${params.users} users in groups of ${params.groupSize}, each subscribed to its group's conversation; one sender per group (a member, on its own socket), rates round-robin over the groups; ${params.stepMs / 1000} s per step; flat out = ${params.window} sends in flight per group; ${params.workers} load-generator threads. Latency: send call to arrival at each recipient, ms. Ratios are ours / baseline.`,
+    `${params.users} users in groups of ${params.groupSize}, each subscribed to its group's conversation; one sender per group (a member, on its own socket), rates round-robin over the groups; ${params.stepMs / 1000} s recorded per step${params.warmupMs ? `, after ${params.warmupMs / 1000} s at the same load unrecorded (warm-up)` : ''}; flat out = ${params.window} sends in flight per group; ${params.workers} load-generator threads. Latency: send call to arrival at each recipient, ms. Ratios are ours / baseline.`,
     '',
     '| step | metric | ours (tRPC) | Socket.IO + SQLite | bare ws | ours / Socket.IO | ours / ws |',
     '|---|---|---|---|---|---|---|',

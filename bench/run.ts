@@ -16,8 +16,8 @@ const kinds = (option('only') ?? ['trpc', 'socketio', 'ws']) as ServerKind[];
 const workloads = option('workloads') ?? ['fanout', 'idle', 'storm'];
 
 const fanout: FanoutParams = quick
-  ? { users: 200, groupSize: 10, rates: [250, 1000], stepMs: 1200, window: 4, workers: 2, halfFlat: true }
-  : { users: 1000, groupSize: 10, rates: [250, 500, 1000, 2000, 5000], stepMs: 5000, window: 4, workers: 2, halfFlat: true };
+  ? { users: 200, groupSize: 10, rates: [250, 1000], stepMs: 1200, warmupMs: 300, window: 4, workers: 2, halfFlat: true }
+  : { users: 1000, groupSize: 10, rates: [250, 500, 1000, 2000, 5000], stepMs: 5000, warmupMs: 1000, window: 4, workers: 2, halfFlat: true };
 const idle: IdleParams = quick
   ? { counts: [500], workers: 2, concurrency: 100, settleMs: 0 }
   : { counts: [1000, 5000, 10_000], workers: 2, concurrency: 100, settleMs: 10_000 };
@@ -25,11 +25,12 @@ const storm: StormParams = quick
   ? { users: 200, groupSize: 10, rate: 500, beforeMs: 800, afterMs: 800, workers: 2 }
   : { users: 1000, groupSize: 10, rate: 1000, beforeMs: 3000, afterMs: 2000, workers: 2 };
 
-// Overrides for iteration: --rates=250,1000 --window=8 --step-ms=3000 --users=1000 --idle=1000,5000 --settle-ms=0
+// Overrides for iteration: --rates=250,1000 --window=8 --step-ms=3000 --warmup-ms=1000 --users=1000 --idle=1000,5000 --settle-ms=0
 const numbers = (name: string) => option(name)?.map(Number);
 if (numbers('rates')) fanout.rates = numbers('rates')!.filter((n) => n > 0);
 if (numbers('window')) fanout.window = numbers('window')![0]!;
 if (numbers('step-ms')) fanout.stepMs = numbers('step-ms')![0]!;
+if (numbers('warmup-ms')) fanout.warmupMs = numbers('warmup-ms')![0]!;
 if (numbers('users')) fanout.users = storm.users = numbers('users')![0]!;
 if (numbers('idle')) idle.counts = numbers('idle')!;
 if (option('subs')) idle.extra = option('subs')!.filter(Boolean);

@@ -151,7 +151,17 @@ function sumChecks(checks: CheckResult[]): CheckResult {
   }));
 }
 
-export type FanoutParams = { users: number; groupSize: number; rates: number[]; stepMs: number; window: number; workers: number; halfFlat: boolean };
+export type FanoutParams = {
+  users: number;
+  groupSize: number;
+  rates: number[];
+  stepMs: number;
+  /** Each step first runs this long at its load, unrecorded (0 or absent: none). */
+  warmupMs?: number;
+  window: number;
+  workers: number;
+  halfFlat: boolean;
+};
 export type FanoutStep = {
   step: string;
   offeredRate: number | null;
@@ -184,9 +194,13 @@ export async function runFanout(kind: ServerKind, params: FanoutParams, log: (li
     for (let i = 0; i < plan.length; i++) {
       const { step, rate } = plan[i]!;
       const profileDir = process.env.BENCH_PROFILE_DIR;
+      const warmupMs = params.warmupMs ?? 0;
+      const running = pool.all<StepResult>('run', { rate: rate === null ? null : rate / params.workers, durationMs: params.stepMs, window: params.window, warmupMs });
+      // CPU and profile cover the recorded window, as the latencies do.
+      if (warmupMs > 0) await new Promise((resolve) => setTimeout(resolve, warmupMs));
       if (profileDir) await server.call('profileStart');
       const meter = await cpuMeter(server);
-      const results = await pool.all<StepResult>('run', { rate: rate === null ? null : rate / params.workers, durationMs: params.stepMs, window: params.window });
+      const results = await running;
       const cpu = await meter();
       if (profileDir) log(`  profile: ${await server.call<string>('profileStop', { path: `${profileDir}/${kind}-${step.replace(/\W+/g, '_')}.cpuprofile` })}`);
       const check = sumChecks(await pool.all<CheckResult>('drain', { timeoutMs: 30_000 }));
