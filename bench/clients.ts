@@ -16,10 +16,13 @@ export type BenchUser = {
   conversationId: number;
 };
 
-/** `key` is the message's order key: its seq for tRPC, the sender's counter for the baselines. */
-/** `committedAt`: the server's commit time (wall clock, ms), where the protocol carries it (tRPC). */
-const DIAG = Boolean(process.env.BENCH_DIAG);
+/** `BENCH_DIAG`: clients and load generators collect where the time went. */
+export const DIAG = Boolean(process.env.BENCH_DIAG);
 
+/**
+ * `key` is the message's order key: its seq for tRPC, the sender's counter for the baselines.
+ * `committedAt`: the server's commit time (wall clock, ms), where the protocol carries it (tRPC).
+ */
 export type DeliveryHandler = (key: number, content: string, committedAt?: number) => void;
 
 export interface Connection {

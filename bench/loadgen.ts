@@ -5,7 +5,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
-import { ClosedError, createConnection, type BenchUser, type Connection } from './clients.js';
+import { ClosedError, createConnection, DIAG, type BenchUser, type Connection } from './clients.js';
 import type { ServerKind } from './control.js';
 import { newClientMessageId } from '../src/shared/ids.js';
 
@@ -121,7 +121,6 @@ let stats = freshStats();
 let recording = false;
 const diag: number[] = [];
 const bySecond: number[] = [];
-const DIAG = Boolean(process.env.BENCH_DIAG);
 let flatOut = false;
 let storm: {
   target: Map<Group, number>;
@@ -174,12 +173,12 @@ async function run({ rate, durationMs, window, warmupMs = 0 }: { rate: number | 
   stats = freshStats();
   recording = warmupMs <= 0;
   const started = performance.now();
+  let recordedFrom = started;
   const startRecording = () => {
     stats = freshStats();
     recording = true;
     recordedFrom = performance.now();
   };
-  let recordedFrom = started;
   if (rate === null) {
     flatOut = true;
     for (const group of groupList) {
