@@ -3,6 +3,7 @@
  * child prints `PORT <n>` and answers requests over Node's IPC channel.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -16,7 +17,8 @@ export type SeedRequest = {
 };
 /** `token` is null for users registered over HTTP (their cookie is kept by the caller). */
 export type SeededUser = { userId: number; username: string; token: string | null; groupId: number; conversationId: number };
-export type Memory = { rss: number; heapUsed: number; heapTotal: number; external: number; arrayBuffers: number };
+/** `anonymous`: RSS not backed by a file (V8's heap, malloc, buffers), from /proc; null where /proc has no smaps_rollup. */
+export type Memory = { rss: number; heapUsed: number; heapTotal: number; external: number; arrayBuffers: number; anonymous: number | null };
 export type Cpu = { user: number; system: number };
 
 type Handlers = {
@@ -53,7 +55,7 @@ export function serveControl(handlers: Handlers) {
         gc?.();
       }
       const { rss, heapUsed, heapTotal, external, arrayBuffers } = process.memoryUsage();
-      return { rss, heapUsed, heapTotal, external, arrayBuffers, gc: Boolean(gc) };
+      return { rss, heapUsed, heapTotal, external, arrayBuffers, anonymous: await anonymousBytes(), gc: Boolean(gc) };
     },
     cpu: () => process.cpuUsage(),
     /** Diagnostics: writes a heap snapshot (after GC) and returns its path. */
@@ -83,7 +85,6 @@ export function serveControl(handlers: Handlers) {
       const { profile } = (await post(alloc ? 'HeapProfiler.stopSampling' : 'Profiler.stop')) as { profile: unknown };
       profiler!.disconnect();
       const path = (args as { path: string }).path.replace(/\.cpuprofile$/, alloc ? '.heapprofile' : '.cpuprofile');
-      const { writeFile } = await import('node:fs/promises');
       await writeFile(path, JSON.stringify(profile));
       return path;
     },
@@ -150,6 +151,17 @@ function buildEntries(): Promise<string> {
     return outdir;
   })();
   return built;
+}
+
+/** Linux: the process's anonymous resident memory, from /proc/self/smaps_rollup (null elsewhere). */
+async function anonymousBytes(): Promise<number | null> {
+  try {
+    const rollup = await readFile('/proc/self/smaps_rollup', 'utf8');
+    const kB = /^Anonymous:\s+(\d+) kB$/m.exec(rollup)?.[1];
+    return kB === undefined ? null : Number(kB) * 1024;
+  } catch {
+    return null;
+  }
 }
 
 /** Parent side: spawns the server (with --expose-gc, plus BENCH_NODE_FLAGS such as --cpu-prof). */

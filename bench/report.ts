@@ -90,6 +90,9 @@ export function idleTable(results: Results, params: IdleParams): string[] {
     lines.push(row('setup / s', (s) => s.setupPerSec));
     lines.push(row('failed connections', (s) => s.failures));
     lines.push(row('server RSS MB', (s) => s.serverRssMB));
+    // Where that RSS is: an outlier reading is either V8's heap or native memory outside it.
+    lines.push(row('of which anonymous MB (rest: files)', (s) => s.serverMemoryMB.anonymous ?? Number.NaN));
+    lines.push(row('V8 heap committed MB', (s) => s.serverMemoryMB.heapTotal));
   }
   return [...lines, ''];
 }

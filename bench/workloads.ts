@@ -253,6 +253,13 @@ export type IdleStep = {
   setupPerSec: number;
   failures: number;
   serverRssMB: number;
+  /**
+   * Where the server's RSS is, MB: V8's committed heap (`heapTotal`, of which `heapUsed` is live),
+   * memory V8 tracks outside its heap (`external`), and anonymous RSS (heap, malloc, buffers;
+   * null off Linux). RSS minus anonymous is file-backed (the binary, libraries). For telling an
+   * outlier reading apart: a larger V8 heap, or native memory outside it.
+   */
+  serverMemoryMB: { heapTotal: number; heapUsed: number; external: number; anonymous: number | null };
 };
 
 /** Connects in tranches up to each count; memory per connection is measured from the empty server after GC. */
@@ -290,6 +297,12 @@ export async function runIdle(kind: ServerKind, params: IdleParams, log: (line: 
         setupPerSec: Math.round(added / (ms / 1000)),
         failures: results.reduce((n, r) => n + r.failures, 0),
         serverRssMB: round(after.rss / 1024 / 1024),
+        serverMemoryMB: {
+          heapTotal: round(after.heapTotal / 1024 / 1024),
+          heapUsed: round(after.heapUsed / 1024 / 1024),
+          external: round(after.external / 1024 / 1024),
+          anonymous: after.anonymous === null ? null : round(after.anonymous / 1024 / 1024),
+        },
       };
       steps.push(step);
       previous = { memory: after, connected };

@@ -26,6 +26,17 @@ describe.each(KINDS)('bench smoke: %s', (kind) => {
     const { steps, subscriptions } = await runIdle(kind, { counts: [10, 20], workers: 1, concurrency: 10 });
     expect(steps.map((s) => [s.connections, s.failures])).toEqual([[10, 0], [20, 0]]);
     if (kind === 'trpc') expect(subscriptions).toEqual(expect.arrayContaining(['conversation.events', 'inbox.events']));
+    // Where the RSS is: V8's committed heap holds its live part, and on Linux the anonymous
+    // part of the RSS is read from /proc and holds V8's heap.
+    for (const { serverRssMB, serverMemoryMB: memory } of steps) {
+      expect(memory.heapUsed).toBeGreaterThan(0);
+      expect(memory.heapTotal).toBeGreaterThanOrEqual(memory.heapUsed);
+      if (process.platform === 'linux') {
+        expect(memory.anonymous).not.toBeNull();
+        expect(memory.anonymous!).toBeGreaterThanOrEqual(memory.heapUsed);
+        expect(memory.anonymous!).toBeLessThanOrEqual(serverRssMB);
+      }
+    }
   });
 
   it('survives a reconnect storm', async () => {
