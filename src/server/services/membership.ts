@@ -1,6 +1,7 @@
 import { Membership } from '../db/entities.js';
 import type { Deps } from './deps.js';
 import { forbidden } from './errors.js';
+import { createSingleFlight } from './single-flight.js';
 
 /**
  * Who belongs to which conversation, cached in memory: the send and deliver paths ask it for
@@ -10,28 +11,18 @@ import { forbidden } from './errors.js';
 export function createMembershipService({ orm }: Pick<Deps, 'orm'>) {
   const membersByConversation = new Map<number, Set<number>>();
   const versions = new Map<number, number>();
-  // Loads in flight: callers that miss the cache together share one query (after a restart, the
-  // first burst of sends to a conversation would otherwise each run their own).
-  const loading = new Map<number, Promise<Set<number>>>();
+  // Callers that miss the cache together share one query.
+  const loads = createSingleFlight<number, Set<number>>();
 
   function load(conversationId: number): Promise<Set<number>> {
-    const inFlight = loading.get(conversationId);
-    if (inFlight) return inFlight;
-    const version = versions.get(conversationId) ?? 0;
-    const promise: Promise<Set<number>> = orm.em
-      .fork()
-      .find(Membership, { conversation: conversationId }, { fields: ['user'] })
-      .then((rows) => {
-        const members = new Set(rows.map((row) => row.user));
-        // Keep the result only if no change happened while it loaded.
-        if ((versions.get(conversationId) ?? 0) === version) membersByConversation.set(conversationId, members);
-        return members;
-      })
-      .finally(() => {
-        if (loading.get(conversationId) === promise) loading.delete(conversationId);
-      });
-    loading.set(conversationId, promise);
-    return promise;
+    return loads.run(conversationId, async () => {
+      const version = versions.get(conversationId) ?? 0;
+      const rows = await orm.em.fork().find(Membership, { conversation: conversationId }, { fields: ['user'] });
+      const members = new Set(rows.map((row) => row.user));
+      // Keep the result only if no change happened while it loaded.
+      if ((versions.get(conversationId) ?? 0) === version) membersByConversation.set(conversationId, members);
+      return members;
+    });
   }
 
   const service = {
@@ -57,7 +48,7 @@ export function createMembershipService({ orm }: Pick<Deps, 'orm'>) {
       versions.set(conversationId, (versions.get(conversationId) ?? 0) + 1);
       membersByConversation.delete(conversationId);
       // A load that started before this change must not serve the callers that come after it.
-      loading.delete(conversationId);
+      loads.forget(conversationId);
     },
   };
   return service;

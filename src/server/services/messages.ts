@@ -6,6 +6,7 @@ import type { Deps } from './deps.js';
 import { DomainError, notFound } from './errors.js';
 import type { MembershipService } from './membership.js';
 import { createMessageWriter } from './message-writer.js';
+import { createSingleFlight } from './single-flight.js';
 
 export type MessageHooks = {
   /** Runs after a batch of new messages is committed and published (typing, notifications). */
@@ -17,7 +18,7 @@ export function createMessageService(deps: Deps, membership: MembershipService, 
   // A group's conversation never changes, so this mapping is safe to keep. Lookups in flight are
   // shared by the callers that miss together.
   const conversationByGroup = new Map<number, number>();
-  const lookingUp = new Map<number, Promise<number>>();
+  const lookups = createSingleFlight<number, number>();
 
   const writer = createMessageWriter(deps, {
     async onCommitted(messages) {
@@ -50,21 +51,12 @@ export function createMessageService(deps: Deps, membership: MembershipService, 
     async conversationOfGroup(groupId: number): Promise<number> {
       const known = conversationByGroup.get(groupId);
       if (known !== undefined) return known;
-      let lookup = lookingUp.get(groupId);
-      if (!lookup) {
-        lookup = (async () => {
-          try {
-            const group = await orm.em.fork().findOne(Group, { id: groupId }, { fields: ['conversation'] });
-            if (!group) throw notFound('Group');
-            conversationByGroup.set(groupId, group.conversation);
-            return group.conversation;
-          } finally {
-            lookingUp.delete(groupId);
-          }
-        })();
-        lookingUp.set(groupId, lookup);
-      }
-      return lookup;
+      return lookups.run(groupId, async () => {
+        const group = await orm.em.fork().findOne(Group, { id: groupId }, { fields: ['conversation'] });
+        if (!group) throw notFound('Group');
+        conversationByGroup.set(groupId, group.conversation);
+        return group.conversation;
+      });
     },
 
     async sendToGroup(
