@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -53,13 +54,16 @@ describe('schema', () => {
     expect(messages.sort()).toEqual(['client_message_id,sender_id', 'conversation_id,seq']);
   });
 
-  it('drops the indexes an older schema had when it opens an existing database', async () => {
+  it('drops the indexes an older schema had when it opens a database made before migrations', async () => {
     dir = mkdtempSync(join(tmpdir(), 'schema-'));
     const dbPath = join(dir, 'db.sqlite');
-    orm = await openOrm({ dbPath, backgroundCheckpoints: false });
-    await orm.em.getConnection().execute('CREATE INDEX `messages_conversation_id_index` ON `messages` (`conversation_id`)');
-    await orm.em.getConnection().execute('CREATE INDEX `messages_sender_id_index` ON `messages` (`sender_id`)');
-    await orm.close();
+    // A database written by the schema auto-update of 13cad3a (no migrations table), given the
+    // indexes an even older schema had.
+    copyFileSync('tests/fixtures/legacy-13cad3a.sqlite', dbPath);
+    const legacy = new Database(dbPath);
+    legacy.exec('CREATE INDEX `messages_conversation_id_index` ON `messages` (`conversation_id`)');
+    legacy.exec('CREATE INDEX `messages_sender_id_index` ON `messages` (`sender_id`)');
+    legacy.close();
     orm = await openOrm({ dbPath, backgroundCheckpoints: false });
     const names = (await indexes(orm)).filter((index) => index.table === 'messages').map((index) => index.name);
     expect(names).not.toContain('messages_conversation_id_index');

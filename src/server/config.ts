@@ -15,8 +15,18 @@ export const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   HOST: z.string().min(1).default('0.0.0.0'),
-  /** SQLite file path, or `:memory:`. */
+  /** SQLite file path, or `:memory:` (the embedded store, used when DATABASE_URL is not set). */
   DATABASE_PATH: z.string().min(1).default('./data/realtime.sqlite'),
+  /** `postgres://user:password@host:port/database`: run on PostgreSQL instead of SQLite. */
+  DATABASE_URL: z
+    .url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// or postgresql:// URL' })
+    .optional(),
+  /** Connections the PostgreSQL pool may open. */
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(1000).default(10),
+  /** Apply pending migrations at start (`false`: run `npm run migrate` yourself first). */
+  MIGRATE_ON_START: booleanFromEnv.default(true),
+  /** How long to keep retrying an unreachable database at start before giving up. */
+  DATABASE_CONNECT_TIMEOUT_S: z.coerce.number().min(0).max(3600).default(30),
   /** Origins allowed to open the WebSocket besides the server's own (comma-separated URLs). */
   ALLOWED_ORIGINS: originList.default([]),
   /** Set when served over https so the session cookie is `Secure`. */
@@ -36,6 +46,11 @@ export type Config = {
   port: number;
   host: string;
   databasePath: string;
+  /** PostgreSQL URL; null runs the embedded SQLite store at `databasePath`. */
+  databaseUrl: string | null;
+  databasePoolSize: number;
+  migrateOnStart: boolean;
+  databaseConnectTimeoutMs: number;
   allowedOrigins: string[];
   cookieSecure: boolean;
   sessionTtlMs: number;
@@ -92,6 +107,10 @@ export function configFromEnv(env: Env): Config {
     port: env.PORT,
     host: env.HOST,
     databasePath: env.DATABASE_PATH,
+    databaseUrl: env.DATABASE_URL ?? null,
+    databasePoolSize: env.DATABASE_POOL_SIZE,
+    migrateOnStart: env.MIGRATE_ON_START,
+    databaseConnectTimeoutMs: env.DATABASE_CONNECT_TIMEOUT_S * 1000,
     allowedOrigins: env.ALLOWED_ORIGINS,
     cookieSecure: env.COOKIE_SECURE,
     sessionTtlMs: env.SESSION_TTL_DAYS * 24 * 60 * 60 * 1000,

@@ -1,6 +1,8 @@
 /** `npm start`: reads the environment, opens the database and serves the API and the web app. */
 import { fileURLToPath } from 'node:url';
 import { ConfigError, loadConfig } from './config.js';
+import { DatabaseUnreachableError, describeDatabaseUrl } from './db/connect.js';
+import { SchemaError } from './db/schema.js';
 import { createServer } from './server.js';
 import { seedDemo } from './seed.js';
 
@@ -15,10 +17,20 @@ try {
   throw error;
 }
 
-const app = await createServer({
-  config,
-  staticDir: fileURLToPath(new URL('../../dist/client', import.meta.url)),
-});
+let app;
+try {
+  app = await createServer({
+    config,
+    staticDir: fileURLToPath(new URL('../../dist/client', import.meta.url)),
+  });
+} catch (error) {
+  // An unreachable database or a schema this code cannot run on: one clear line, exit non-zero.
+  if (error instanceof DatabaseUnreachableError || error instanceof SchemaError) {
+    console.error(error.message);
+    process.exit(1);
+  }
+  throw error;
+}
 const { logger } = app.deps;
 if (config.seedDemo) {
   const demo = await seedDemo(app.deps);
@@ -28,7 +40,7 @@ if (config.seedDemo) {
   }
 }
 const { url } = await app.listen();
-logger.info({ url, database: config.databasePath, env: config.env }, `listening on ${url}`);
+logger.info({ url, database: config.databaseUrl ? describeDatabaseUrl(config.databaseUrl) : config.databasePath, env: config.env }, `listening on ${url}`);
 
 let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

@@ -4,7 +4,7 @@ import type { EventBus } from './bus/types.js';
 import { systemClock, type Clock } from './clock.js';
 import { defaultConfig, type Config } from './config.js';
 import type { AppDeps } from './context.js';
-import { openOrm, type Orm } from './db/orm.js';
+import { openOrmFromConfig, type Orm } from './db/orm.js';
 import { createHttpServer } from './http/server.js';
 import { createLogger, type Logger } from './logger.js';
 import { createServices } from './services/index.js';
@@ -36,7 +36,7 @@ export type RealtimeServer = {
 export async function createServer(options: CreateServerOptions = {}): Promise<RealtimeServer> {
   const config = defaultConfig(options.config);
   const logger = options.logger ?? createLogger(config.logLevel);
-  const orm = options.orm ?? (await openOrm({ dbPath: config.databasePath, logger }));
+  const orm = options.orm ?? (await openOrmFromConfig(config, logger));
   const bus = options.bus ?? createMemoryBus();
   const base = { orm, bus, clock: options.clock ?? systemClock, config, logger };
   const services = createServices(base, { rateLimits: options.rateLimits });

@@ -1,49 +1,114 @@
+import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import { startCheckpointer, type Checkpointer, type CheckpointerOptions } from './checkpointer.js';
-import { MikroORM } from './driver.js';
+import { mikroOrmFor, type Orm, type StoreKind } from './driver.js';
 import { entities } from './entities.js';
+import { connectWithRetries } from './connect.js';
+import { migrationsConfig, migrateOnOpen } from './schema.js';
 
-export type Orm = MikroORM;
+export type { Orm } from './driver.js';
 
 export type OrmOptions = {
-  /** A file path, or `:memory:` for a private in-memory database (tests). */
-  dbPath: string;
+  /** SQLite: a file path, or `:memory:` for a private in-memory database (tests). Ignored with `url`. */
+  dbPath?: string;
+  /** PostgreSQL: `postgres://…`; when set, the store is PostgreSQL. */
+  url?: string | null;
+  /** PostgreSQL pool size (SQLite always uses one connection). */
+  poolSize?: number;
+  /**
+   * Apply pending migrations (the default). `false` refuses to open a database with pending
+   * migrations instead. A database migrated by newer code is always refused.
+   */
+  migrate?: boolean;
+  /** How long an unreachable PostgreSQL is retried before `openOrm` fails (ms). */
+  connectTimeoutMs?: number;
   debug?: boolean;
   /**
    * WAL checkpoints on a worker thread (`db/checkpointer.ts`) instead of inside commits on the
    * event loop: on by default for a file database; `false` leaves them to SQLite.
    */
   backgroundCheckpoints?: boolean | Pick<CheckpointerOptions, 'intervalMs' | 'restartBytes' | 'finishFrames'>;
-  /** Where a failing checkpoint worker is reported. */
-  logger?: Pick<Logger, 'error'>;
+  /** Where a failing checkpoint worker and connection retries are reported. */
+  logger?: Pick<Logger, 'error'> & Partial<Pick<Logger, 'warn'>>;
 };
 
 /** SQLite's own default, restored when the checkpoint worker fails. */
 const DEFAULT_AUTOCHECKPOINT_PAGES = 1000;
 const WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024;
 
-/**
- * Opens the database and brings its schema up to date (created on first start, altered
- * additively afterwards), with WAL so readers never block the writer. `orm.close()` also stops
- * the checkpoint worker (before the connection closes, so SQLite's final checkpoint runs).
- */
-export async function openOrm({ dbPath, debug = false, backgroundCheckpoints = true, logger }: OrmOptions): Promise<Orm> {
-  const orm = await MikroORM.init({
-    dbName: dbPath,
+/** Opens the ORM of a store without touching its schema (`npm run migrate`, schema tests). */
+export async function initOrm(kind: StoreKind, options: OrmOptions): Promise<Orm> {
+  const MikroORM = await mikroOrmFor(kind);
+  const common = {
     entities,
-    debug,
+    debug: options.debug ?? false,
     allowGlobalContext: false,
-    // One connection: SQLite has a single writer anyway, and pragmas are per connection.
-    pool: { min: 1, max: 1 },
+    // The schema is the migrations' business: never create a database or tables implicitly.
+    ensureDatabase: false,
+    migrations: migrationsConfig(kind),
+    extensions: [(await import('@mikro-orm/migrations')).Migrator],
+  };
+  if (kind === 'postgresql') {
+    return (await MikroORM.init({
+      ...common,
+      clientUrl: options.url!,
+      pool: { min: 0, max: options.poolSize ?? 10 },
+      connect: false,
+    })) as Orm;
+  }
+  // One connection: SQLite has a single writer anyway, and pragmas are per connection.
+  return (await MikroORM.init({ ...common, dbName: options.dbPath ?? ':memory:', pool: { min: 1, max: 1 } })) as Orm;
+}
+
+/**
+ * Opens the store the options name (PostgreSQL with `url`, SQLite otherwise) and brings its
+ * schema up to date through the checked-in migrations (`db/migrations/`). SQLite runs in WAL so
+ * readers never block the writer; `orm.close()` also stops the checkpoint worker (before the
+ * connection closes, so SQLite's final checkpoint runs).
+ */
+export async function openOrm(options: OrmOptions): Promise<Orm> {
+  if (options.url) {
+    const orm = await initOrm('postgresql', options);
+    try {
+      await connectWithRetries(orm, options.url, { timeoutMs: options.connectTimeoutMs ?? 30_000, logger: options.logger });
+      await migrateOnOpen(orm, 'postgresql', { apply: options.migrate ?? true });
+    } catch (error) {
+      await orm.close(true);
+      throw error;
+    }
+    return orm;
+  }
+  return openSqlite(options);
+}
+
+/** The store the validated configuration names: PostgreSQL when `DATABASE_URL` is set, else SQLite. */
+export function openOrmFromConfig(config: Config, logger?: OrmOptions['logger']): Promise<Orm> {
+  return openOrm({
+    dbPath: config.databasePath,
+    url: config.databaseUrl,
+    poolSize: config.databasePoolSize,
+    migrate: config.migrateOnStart,
+    connectTimeoutMs: config.databaseConnectTimeoutMs,
+    logger,
   });
+}
+
+async function openSqlite(options: OrmOptions): Promise<Orm> {
+  const { dbPath = ':memory:', backgroundCheckpoints = true, logger } = options;
+  const orm = await initOrm('sqlite', options);
   const connection = orm.em.getConnection();
   const inFile = dbPath !== ':memory:';
-  if (inFile) {
-    await connection.execute('pragma journal_mode = WAL');
-    await connection.execute('pragma synchronous = NORMAL');
+  try {
+    if (inFile) {
+      await connection.execute('pragma journal_mode = WAL');
+      await connection.execute('pragma synchronous = NORMAL');
+    }
+    await connection.execute('pragma busy_timeout = 5000');
+    await migrateOnOpen(orm, 'sqlite', { apply: options.migrate ?? true });
+  } catch (error) {
+    await orm.close(true);
+    throw error;
   }
-  await connection.execute('pragma busy_timeout = 5000');
-  await orm.schema.updateSchema({ safe: true });
 
   if (inFile && backgroundCheckpoints) await checkpointInBackground(orm, dbPath, backgroundCheckpoints, logger);
   return orm;

@@ -1,9 +1,9 @@
 import type { MessageDTO } from '../../shared/dto.js';
-import { Message } from '../db/entities.js';
 import { inTransaction } from '../db/transactions.js';
 import type { Deps } from './deps.js';
 import { conflict } from './errors.js';
-import { toMessageDTO } from './mappers.js';
+import { messageStoreFor, type NewMessageRow } from './message-store/index.js';
+import { SequenceCounter } from './sequence-counter.js';
 
 export type SendRequest = {
   conversationId: number;
@@ -26,74 +26,64 @@ type Pending = SendRequest & {
 type Outcome = { ok: true; result: SendResult } | { ok: false; error: unknown };
 
 export type MessageWriterOptions = {
-  /** Called once per committed batch, in commit order, before the callers are answered. */
+  /**
+   * Called once per committed batch with its new messages. Calls run one after the other, in
+   * commit order, but off the writer's path: callers are answered and the next batch starts
+   * without waiting for them.
+   */
   onCommitted: (messages: MessageDTO[]) => Promise<void> | void;
   maxBatch?: number;
 };
 
+const keyOf = (item: { senderId: number; clientMessageId: string }) => `${item.senderId}\u0000${item.clientMessageId}`;
+
 /**
  * Group commit. Concurrent sends queue up while a transaction is in flight and the next one
- * writes them all: one flush per batch instead of one per message (about 18x on SQLite).
- * Each caller still gets its own stored message. Sequences come from a per-conversation
- * counter that only this writer advances (a unique (conversation, seq) index backs it), so
- * every insert must go through here.
+ * writes them all: one transaction and one multi-row INSERT per batch instead of one per message
+ * (BENCHMARKS.md). Each caller still gets its own stored message. Sequences come from the
+ * `SequenceCounter` inside the batch's transaction (a unique (conversation, seq) index backs
+ * them), so every insert must go through a writer.
  */
 export function createMessageWriter({ orm, clock, logger }: Deps, { onCommitted, maxBatch = 256 }: MessageWriterOptions) {
+  const store = messageStoreFor(orm);
+  const counter = new SequenceCounter(store);
   let queue: Pending[] = [];
   let draining = false;
   let drained: Promise<void> = Promise.resolve();
-  const lastSeqByConversation = new Map<number, number>();
-
-  // Column names come from the entity metadata, so a renamed column cannot silently diverge;
-  // a column this statement does not fill makes it fail, and the careful path takes over.
-  const rowPlaceholders = '(?, ?, ?, ?, ?, ?)';
-  let returning = '';
-  let cachedInsert: { sql: string; columnsPerRow: number } | null = null;
-  function insertStatement() {
-    if (cachedInsert) return cachedInsert;
-    const meta = orm.getMetadata().get(Message.meta.className);
-    const column = (property: string) => `\`${meta.properties[property as keyof typeof meta.properties]!.fieldNames[0]}\``;
-    const columns = ['conversation', 'seq', 'sender', 'content', 'clientMessageId', 'createdAt'].map(column);
-    returning = `${column('id')} AS id, ${column('conversation')} AS conversation, ${column('seq')} AS seq`;
-    cachedInsert = { sql: `INSERT INTO \`${meta.tableName}\` (${columns.join(', ')}) VALUES`, columnsPerRow: columns.length };
-    return cachedInsert;
-  }
+  let published: Promise<void> = Promise.resolve();
 
   async function drain() {
     try {
       while (queue.length > 0) {
         const batch = queue.length <= maxBatch ? queue : queue.slice(0, maxBatch);
         queue = queue.length <= maxBatch ? [] : queue.slice(maxBatch);
-        await commit(batch);
+        await commit(batch, false);
       }
     } finally {
       draining = false;
     }
   }
 
-  async function commit(batch: Pending[]): Promise<void> {
+  /**
+   * Writes a batch; `lookUpRetries` first looks for already stored (sender, clientMessageId)
+   * keys. The common case (no retry in the batch) skips that lookup; a batch that fails (a retry
+   * hitting the unique index, a conversation deleted meanwhile) is written again with it, then
+   * message by message so that a bad message fails only its own caller.
+   */
+  async function commit(batch: Pending[], lookUpRetries: boolean): Promise<void> {
     let outcomes: Outcome[];
     try {
-      // The common case (no retries, no bad rows) costs one statement; anything else takes the
-      // careful path below, which looks retries up and isolates failures.
-      outcomes = (await writeFast(batch)) ?? (await write(batch));
+      outcomes = await write(batch, lookUpRetries);
     } catch (error) {
-      // The counters may have advanced for rows that were rolled back.
-      for (const item of batch) lastSeqByConversation.delete(item.conversationId);
+      counter.forget(batch.map((item) => item.conversationId));
+      if (!lookUpRetries) return commit(batch, true);
       if (batch.length === 1) return batch[0]!.reject(error);
-      // Retry one by one so a bad message fails only its own caller.
       logger.warn({ err: error, size: batch.length }, 'batch failed, retrying its messages one by one');
-      for (const item of batch) await commit([item]);
+      for (const item of batch) await commit([item], true);
       return;
     }
     const created = outcomes.flatMap((outcome) => (outcome.ok && outcome.result.created ? [outcome.result.message] : []));
-    if (created.length > 0) {
-      try {
-        await onCommitted(created);
-      } catch (error) {
-        logger.error({ err: error }, 'publishing committed messages failed');
-      }
-    }
+    if (created.length > 0) publish(created);
     outcomes.forEach((outcome, index) => {
       const item = batch[index]!;
       if (outcome.ok) item.resolve(outcome.result);
@@ -101,168 +91,50 @@ export function createMessageWriter({ orm, clock, logger }: Deps, { onCommitted,
     });
   }
 
-  async function loadCounters(conversationIds: Iterable<number>) {
-    const unknown = [...new Set(conversationIds)].filter((conversationId) => !lastSeqByConversation.has(conversationId));
-    if (unknown.length === 0) return;
-    const rows = await orm.em.getConnection().execute<Array<{ conversation: number; lastSeq: number }>>(
-      `SELECT conversation_id AS conversation, max(seq) AS lastSeq FROM messages
-       WHERE conversation_id IN (${unknown.map(() => '?').join(',')}) GROUP BY conversation_id`,
-      unknown,
-    );
-    for (const conversationId of unknown) if (!lastSeqByConversation.has(conversationId)) lastSeqByConversation.set(conversationId, 0);
-    for (const row of rows) lastSeqByConversation.set(Number(row.conversation), Number(row.lastSeq));
+  /** Chained so that batches are published in commit order, never awaited by the writer. */
+  function publish(messages: MessageDTO[]) {
+    published = published
+      .then(() => onCommitted(messages))
+      .catch((error: unknown) => logger.error({ err: error }, 'publishing committed messages failed'));
   }
 
-  /**
-   * One multi-row INSERT without an explicit transaction: SQLite applies a single statement
-   * atomically, so either every row is stored or none is. Returns null (nothing written,
-   * counters restored) when any row fails (a retry hitting the (clientMessageId, sender) unique
-   * index, a foreign key), so the careful path can sort it out. In-batch retries are answered
-   * from the batch itself.
-   */
-  async function writeFast(batch: Pending[]): Promise<Outcome[] | null> {
-    await loadCounters(batch.map((item) => item.conversationId));
-    const previousSeq = new Map<number, number>();
-    const firstIndexByKey = new Map<string, number>();
-    const rows: Array<{ index: number; seq: number }> = [];
-    batch.forEach((item, index) => {
-      const key = `${item.senderId}\u0000${item.clientMessageId}`;
-      if (firstIndexByKey.has(key)) return;
-      firstIndexByKey.set(key, index);
-      const last = lastSeqByConversation.get(item.conversationId)!;
-      if (!previousSeq.has(item.conversationId)) previousSeq.set(item.conversationId, last);
-      lastSeqByConversation.set(item.conversationId, last + 1);
-      rows.push({ index, seq: last + 1 });
-    });
-    const createdAt = new Date(clock.now());
-    type Returned = { id: number; conversation: number; seq: number };
-    let returned: Returned[];
-    try {
-      const { sql, columnsPerRow } = insertStatement();
-      const params: unknown[] = new Array(rows.length * columnsPerRow);
-      let at = 0;
-      const stamp = orm.em.getPlatform().processDateProperty(createdAt);
-      for (const { index, seq } of rows) {
-        const item = batch[index]!;
-        params[at++] = item.conversationId;
-        params[at++] = seq;
-        params[at++] = item.senderId;
-        params[at++] = item.content;
-        params[at++] = item.clientMessageId;
-        params[at++] = stamp;
-      }
-      returned = await orm.em.getConnection().execute<Returned[]>(
-        `${sql} ${new Array(rows.length).fill(rowPlaceholders).join(',')} RETURNING ${returning}`,
-        params,
-        'all',
-      );
-    } catch (error) {
-      for (const [conversationId, seq] of previousSeq) lastSeqByConversation.set(conversationId, seq);
-      logger.debug({ err: error }, 'fast insert refused the batch; taking the careful path');
-      return null;
-    }
-    // RETURNING order is not guaranteed: match rows by (conversation, seq), which is unique.
-    const idBySlot = new Map(returned.map((row) => [`${row.conversation}:${row.seq}`, Number(row.id)]));
-    const messages = new Map<number, MessageDTO>();
-    rows.forEach(({ index, seq }) => {
-      const item = batch[index]!;
-      messages.set(index, {
-        id: idBySlot.get(`${item.conversationId}:${seq}`)!,
-        conversationId: item.conversationId,
-        seq,
-        senderId: item.senderId,
-        content: item.content,
-        clientMessageId: item.clientMessageId,
-        createdAt: createdAt.toISOString(),
-      });
-    });
-    return batch.map((item, index) => {
-      const own = messages.get(index);
-      if (own) return { ok: true, result: { message: own, created: true } };
-      const first = messages.get(firstIndexByKey.get(`${item.senderId}\u0000${item.clientMessageId}`)!)!;
-      return sameMessage(first, item);
-    });
-  }
-
-  async function write(batch: Pending[]): Promise<Outcome[]> {
-    return inTransaction(orm, async (em) => {
-      const keyOf = (senderId: number, clientMessageId: string) => `${senderId}\u0000${clientMessageId}`;
+  async function write(batch: Pending[], lookUpRetries: boolean): Promise<Outcome[]> {
+    return inTransaction(orm, async (tx) => {
+      await store.lockForCommit(tx);
       const stored = new Map<string, MessageDTO>();
-      const existing = await em.find(Message, {
-        clientMessageId: { $in: [...new Set(batch.map((item) => item.clientMessageId))] },
+      if (lookUpRetries) for (const message of await store.findStored(tx, batch)) stored.set(keyOf(message), message);
+      // The first of each key not stored yet is inserted; a repeat in the same batch gets its answer.
+      const firstIndexOf = new Map<string, number>();
+      const fresh: number[] = [];
+      batch.forEach((item, index) => {
+        const key = keyOf(item);
+        if (stored.has(key) || firstIndexOf.has(key)) return;
+        firstIndexOf.set(key, index);
+        fresh.push(index);
       });
-      for (const message of existing) stored.set(keyOf(message.sender, message.clientMessageId), toMessageDTO(message));
-
-      const unknown = [...new Set(batch.map((item) => item.conversationId))].filter(
-        (conversationId) => !lastSeqByConversation.has(conversationId),
-      );
-      if (unknown.length > 0) {
-        const rows = await em.execute<Array<{ conversation: number; lastSeq: number }>>(
-          `SELECT conversation_id AS conversation, max(seq) AS lastSeq FROM messages
-           WHERE conversation_id IN (${unknown.map(() => '?').join(',')}) GROUP BY conversation_id`,
-          unknown,
-        );
-        for (const conversationId of unknown) lastSeqByConversation.set(conversationId, 0);
-        for (const row of rows) lastSeqByConversation.set(Number(row.conversation), Number(row.lastSeq));
-      }
-
+      const seqs = await counter.next(tx, fresh.map((index) => batch[index]!.conversationId));
+      const rows: NewMessageRow[] = fresh.map((index, position) => {
+        const { conversationId, senderId, content, clientMessageId } = batch[index]!;
+        return { conversationId, seq: seqs[position]!, senderId, content, clientMessageId };
+      });
       const createdAt = new Date(clock.now());
-      const inserts: Array<{ index: number; key: string; row: Omit<MessageDTO, 'id' | 'createdAt'> }> = [];
-      const pendingKeys = new Map<string, number>();
-      const outcomes: Array<Outcome | { ok: 'same-as'; key: string }> = batch.map((item, index) => {
-        const key = keyOf(item.senderId, item.clientMessageId);
-        const previous = stored.get(key);
-        if (previous) return sameMessage(previous, item);
-        // The same retry twice in one batch: answer the second with the first's message.
-        if (pendingKeys.has(key)) return { ok: 'same-as', key };
-        const seq = lastSeqByConversation.get(item.conversationId)! + 1;
-        lastSeqByConversation.set(item.conversationId, seq);
-        pendingKeys.set(key, index);
-        inserts.push({
-          index,
-          key,
-          row: { conversationId: item.conversationId, seq, senderId: item.senderId, content: item.content, clientMessageId: item.clientMessageId },
-        });
-        return { ok: false, error: null };
+      const ids = await store.insert(tx, rows, createdAt);
+      const createdAtIso = createdAt.toISOString();
+      const createdByIndex = new Map<number, MessageDTO>();
+      rows.forEach((row, position) => createdByIndex.set(fresh[position]!, { id: ids[position]!, ...row, createdAt: createdAtIso }));
+      return batch.map((item, index): Outcome => {
+        const own = createdByIndex.get(index);
+        if (own) return { ok: true, result: { message: own, created: true } };
+        return sameMessage(stored.get(keyOf(item)) ?? createdByIndex.get(firstIndexOf.get(keyOf(item))!)!, item);
       });
-
-      if (inserts.length > 0) {
-        const ids = await em
-          .createQueryBuilder(Message)
-          .insert(inserts.map(({ row }) => ({
-            conversation: row.conversationId,
-            seq: row.seq,
-            sender: row.senderId,
-            content: row.content,
-            clientMessageId: row.clientMessageId,
-            createdAt,
-          })))
-          .returning(['id'])
-          .execute<Array<{ id: number }>>('all', false);
-        inserts.forEach(({ index, key, row }, position) => {
-          const message: MessageDTO = {
-            id: Number(ids[position]!.id),
-            conversationId: row.conversationId,
-            seq: row.seq,
-            senderId: row.senderId,
-            content: row.content,
-            clientMessageId: row.clientMessageId,
-            createdAt: createdAt.toISOString(),
-          };
-          stored.set(key, message);
-          outcomes[index] = { ok: true, result: { message, created: true } };
-        });
-      }
-      return outcomes.map((outcome, index) =>
-        outcome.ok === 'same-as' ? sameMessage(stored.get(outcome.key)!, batch[index]!) : outcome,
-      );
     });
   }
 
   return {
-    /** Resolves once every queued send is committed (used on shutdown). */
-    idle(): Promise<void> {
-      return drained;
+    /** Resolves once every queued send is committed and published (used on shutdown). */
+    async idle(): Promise<void> {
+      await drained;
+      await published;
     },
 
     send(request: SendRequest): Promise<SendResult> {

@@ -3,6 +3,7 @@ import type { NotificationContent, NotificationDTO, NotificationPageDTO, Notific
 import { topics } from '../bus/topics.js';
 import { Notification, User } from '../db/entities.js';
 import type { NotificationEntity } from '../db/entities.js';
+import { inCommitOrder } from '../db/commit-order.js';
 import { insertReturningIds } from '../db/writes.js';
 import type { ConnectionRegistry } from './connections.js';
 import type { Deps } from './deps.js';
@@ -57,7 +58,8 @@ export function createNotificationService(
         createdAt,
         readAt: null,
       }));
-      const ids = await insertReturningIds<NotificationEntity>(em, Notification, data);
+      // In commit order: notification.stream resumes after a notification id (db/commit-order.ts).
+      const ids = await inCommitOrder({ em }, Notification, (tx) => insertReturningIds<NotificationEntity>(tx, Notification, data));
       const rows = data.map((row, index): NotificationEntity => ({ ...row, id: ids[index]! }));
       const userIds = [...new Set(inputs.map((input) => input.userId))];
       const counts = await em.execute<Array<{ userId: number; n: number }>>(

@@ -1,0 +1,76 @@
+/**
+ * The statements both drivers share, built once from the entity metadata and quoted by the
+ * driver's platform (backticks on SQLite, double quotes on PostgreSQL): a renamed column or table
+ * changes them with it. `?` placeholders work on both (knex numbers them for PostgreSQL).
+ */
+import type { MessageDTO } from '../../../shared/dto.js';
+import { Message } from '../../db/entities.js';
+import type { Orm } from '../../db/driver.js';
+import type { TransactionEm } from '../../db/transactions.js';
+import { toMessageDTO } from '../mappers.js';
+import type { IdempotencyKey, MessageStore, NewMessageRow } from './types.js';
+
+const COLUMNS_PER_ROW = 6;
+
+export function sharedMessageStatements(orm: Orm): Omit<MessageStore, 'soleWriter' | 'lockForCommit'> {
+  const platform = orm.em.getPlatform();
+  const meta = orm.getMetadata().get(Message.meta.className);
+  const quote = (name: string) => platform.quoteIdentifier(name);
+  const column = (property: keyof typeof meta.properties) => quote(meta.properties[property]!.fieldNames[0]!);
+  const table = meta.schema && meta.schema !== '*' ? `${quote(meta.schema)}.${quote(meta.tableName)}` : quote(meta.tableName);
+  const [id, conversation, seq, sender, content, clientMessageId, createdAt] = (
+    ['id', 'conversation', 'seq', 'sender', 'content', 'clientMessageId', 'createdAt'] as const
+  ).map(column);
+  // Aliases are quoted too: PostgreSQL folds unquoted ones to lower case.
+  const insertHead = `INSERT INTO ${table} (${[conversation, seq, sender, content, clientMessageId, createdAt].join(', ')}) VALUES `;
+  const insertTail = ` RETURNING ${id} AS ${quote('id')}, ${conversation} AS ${quote('conversation')}, ${seq} AS ${quote('seq')}`;
+  const row = `(${new Array(COLUMNS_PER_ROW).fill('?').join(', ')})`;
+  const list = (count: number) => new Array(count).fill('?').join(', ');
+
+  return {
+    async lastSeqs(tx, conversationIds) {
+      const rows = await tx.execute<Array<{ conversation: number; lastSeq: number | null }>>(
+        `SELECT ${conversation} AS ${quote('conversation')}, max(${seq}) AS ${quote('lastSeq')} FROM ${table}
+         WHERE ${conversation} IN (${list(conversationIds.length)}) GROUP BY ${conversation}`,
+        [...conversationIds],
+      );
+      const last = new Map(conversationIds.map((conversationId) => [conversationId, 0]));
+      for (const found of rows) last.set(Number(found.conversation), Number(found.lastSeq ?? 0));
+      return last;
+    },
+
+    async findStored(tx: TransactionEm, keys: readonly IdempotencyKey[]): Promise<MessageDTO[]> {
+      // clientMessageId first: the (clientMessageId, sender) unique index answers this.
+      const found = await tx.find(Message, { clientMessageId: { $in: [...new Set(keys.map((key) => key.clientMessageId))] } });
+      const wanted = new Set(keys.map((key) => `${key.senderId}\u0000${key.clientMessageId}`));
+      return found.filter((message) => wanted.has(`${message.sender}\u0000${message.clientMessageId}`)).map(toMessageDTO);
+    },
+
+    async insert(tx, rows: readonly NewMessageRow[], at: Date): Promise<number[]> {
+      if (rows.length === 0) return [];
+      const stamp = platform.processDateProperty(at);
+      const params: unknown[] = new Array(rows.length * COLUMNS_PER_ROW);
+      let index = 0;
+      for (const message of rows) {
+        params[index++] = message.conversationId;
+        params[index++] = message.seq;
+        params[index++] = message.senderId;
+        params[index++] = message.content;
+        params[index++] = message.clientMessageId;
+        params[index++] = stamp;
+      }
+      const returned = await tx.execute<Array<{ id: number; conversation: number; seq: number }>>(
+        insertHead + new Array(rows.length).fill(row).join(', ') + insertTail,
+        params,
+        'all',
+      );
+      // RETURNING order is not guaranteed: match rows by (conversation, seq), which is unique.
+      const idBySlot = new Map(returned.map((stored) => [`${stored.conversation}:${stored.seq}`, Number(stored.id)]));
+      return rows.map((message) => {
+        const stored = idBySlot.get(`${message.conversationId}:${message.seq}`);
+        if (stored === undefined) throw new Error(`insert returned no id for message ${message.conversationId}:${message.seq}`);
+        return stored;
+      });
+    },
+  };
+}
