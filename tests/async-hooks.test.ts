@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Membership, Message, Notification, User, type UserEntity } from '../src/server/db/entities.js';
 import { inTransaction } from '../src/server/db/transactions.js';
 import { insertReturningIds } from '../src/server/db/writes.js';
+import { onPostgres } from './store.js';
 import { createTestApp, type TestApp } from './helpers.js';
 
 /**
@@ -88,7 +89,7 @@ describe('inTransaction', () => {
       inTransaction(app.orm, async (em) => {
         const userId = Number(await em.insert(User, newUser('inserted')));
         await em.insertMany<UserEntity>(User, [newUser('many-1'), newUser('many-2')]);
-        await em.execute('INSERT INTO conversations (kind, created_at) VALUES (?, ?)', ['group', Date.now()]);
+        await em.execute('INSERT INTO conversations (kind, created_at) VALUES (?, ?)', ['group', em.getPlatform().processDateProperty(new Date())]);
         const [conversation] = await em.execute<Array<{ id: number }>>('SELECT max(id) AS id FROM conversations');
         await em.createQueryBuilder(Membership).insert({ conversation: conversation!.id, user: userId, role: 'member', joinedAt: new Date(), lastReadSeq: 0 }).execute();
         await insertReturningIds(em, Message, [
@@ -149,13 +150,19 @@ describe('inTransaction', () => {
     expect((await app.orm.em.fork().find(User, {}, { orderBy: { id: 'asc' } })).map((user) => user.username)).toEqual(['outer', 'inner-kept']);
   });
 
-  it('serializes concurrent transactions on the single connection', async () => {
+  // SQLite: one pooled connection, so they queue; PostgreSQL: one connection each, isolated.
+  it(onPostgres ? 'isolates concurrent transactions on their own connections' : 'serializes concurrent transactions on the single connection', async () => {
     const ids = await Promise.all(
       ['t1', 't2', 't3'].map((name) =>
         inTransaction(app.orm, async (em) => {
           const id = Number(await em.insert(User, newUser(name)));
           await new Promise((resolve) => setTimeout(resolve, 5));
-          expect(await em.count(User, {})).toBe(id);
+          if (onPostgres) {
+            expect(await em.count(User, { id })).toBe(1);
+            expect(await app.orm.em.fork().count(User, { id })).toBe(0);
+          } else {
+            expect(await em.count(User, {})).toBe(id);
+          }
           return id;
         }),
       ),

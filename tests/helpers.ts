@@ -7,6 +7,7 @@ import { openOrm } from '../src/server/db/orm.js';
 import { createLogger } from '../src/server/logger.js';
 import { createCaller } from '../src/server/routers/index.js';
 import { createServices } from '../src/server/services/index.js';
+import { freshStoreConfig } from './store.js';
 import type { RateLimitConfig } from '../src/server/services/rate-limits.js';
 
 export const SERVICE_TOKEN = 'test-service-token-0123456789abcdef0123456789';
@@ -54,11 +55,12 @@ export class FakeClock implements Clock {
 
 export type TestApp = Awaited<ReturnType<typeof createTestApp>>;
 
-/** A fresh in-memory database, bus and services, and callers for any identity. */
+/** A fresh database (in-memory SQLite, or a new PostgreSQL schema: tests/store.ts), bus and services, and callers for any identity. */
 export async function createTestApp(options: { clock?: Clock; bus?: EventBus; config?: Partial<Config>; rateLimits?: RateLimitConfig } = {}) {
-  const orm = await openOrm({ dbPath: ':memory:' });
+  const store = freshStoreConfig();
+  const orm = await openOrm({ dbPath: store.databasePath, url: store.databaseUrl, schema: store.databaseSchema });
   const bus = options.bus ?? createMemoryBus();
-  const config = defaultConfig({ env: 'test', serviceToken: SERVICE_TOKEN, ...options.config });
+  const config = defaultConfig({ env: 'test', serviceToken: SERVICE_TOKEN, ...store, ...options.config });
   const base = { orm, bus, clock: options.clock ?? systemClock, config, logger: createLogger('silent') };
   const services = createServices(base, { rateLimits: options.rateLimits ?? RELAXED_LIMITS });
   const deps: AppDeps = { ...base, services };

@@ -4,13 +4,14 @@ import type { AppRouter } from '../src/shared/index.js';
 import { createServer } from '../src/server/server.js';
 import type { Config } from '../src/server/config.js';
 import { RELAXED_LIMITS, SERVICE_TOKEN } from './helpers.js';
+import { freshStoreConfig } from './store.js';
 
 export const PASSWORD = 'correct horse battery';
 
-/** The real server on an ephemeral port with a fresh in-memory database. */
+/** The real server on an ephemeral port with a fresh database (tests/store.ts). */
 export async function startServer(config: Partial<Config> = {}) {
   const app = await createServer({
-    config: { databasePath: ':memory:', logLevel: 'silent', serviceToken: SERVICE_TOKEN, seedDemo: false, ...config },
+    config: { ...freshStoreConfig(), logLevel: 'silent', serviceToken: SERVICE_TOKEN, seedDemo: false, ...config },
     rateLimits: RELAXED_LIMITS,
   });
   const { port } = await app.listen(0, '127.0.0.1');

@@ -21,6 +21,8 @@ export const envSchema = z.object({
   DATABASE_URL: z
     .url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// or postgresql:// URL' })
     .optional(),
+  /** PostgreSQL schema for the tables (default: the database's `public`). */
+  DATABASE_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case SQL identifier').optional(),
   /** Connections the PostgreSQL pool may open. */
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(1000).default(10),
   /** Apply pending migrations at start (`false`: run `npm run migrate` yourself first). */
@@ -48,6 +50,7 @@ export type Config = {
   databasePath: string;
   /** PostgreSQL URL; null runs the embedded SQLite store at `databasePath`. */
   databaseUrl: string | null;
+  databaseSchema: string | null;
   databasePoolSize: number;
   migrateOnStart: boolean;
   databaseConnectTimeoutMs: number;
@@ -108,6 +111,7 @@ export function configFromEnv(env: Env): Config {
     host: env.HOST,
     databasePath: env.DATABASE_PATH,
     databaseUrl: env.DATABASE_URL ?? null,
+    databaseSchema: env.DATABASE_SCHEMA ?? null,
     databasePoolSize: env.DATABASE_POOL_SIZE,
     migrateOnStart: env.MIGRATE_ON_START,
     databaseConnectTimeoutMs: env.DATABASE_CONNECT_TIMEOUT_S * 1000,

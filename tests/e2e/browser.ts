@@ -5,6 +5,7 @@ import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { build } from 'vite';
 import { createServer, type RealtimeServer } from '../../src/server/server.js';
+import { freshStoreConfig } from '../store.js';
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const OUTPUT_DIR = path.resolve('test-output');
@@ -40,7 +41,7 @@ export function buildClient() {
 
 export async function startServer(): Promise<{ app: RealtimeServer; url: string }> {
   const app = await createServer({
-    config: { databasePath: ':memory:', seedDemo: false, logLevel: 'silent' },
+    config: { ...freshStoreConfig(), seedDemo: false, logLevel: 'silent' },
     staticDir: CLIENT_DIR,
   });
   const { port } = await app.listen(0, '127.0.0.1');

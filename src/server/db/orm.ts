@@ -13,6 +13,8 @@ export type OrmOptions = {
   dbPath?: string;
   /** PostgreSQL: `postgres://…`; when set, the store is PostgreSQL. */
   url?: string | null;
+  /** PostgreSQL schema holding the tables (created by the first migration if missing); default `public`. */
+  schema?: string | null;
   /** PostgreSQL pool size (SQLite always uses one connection). */
   poolSize?: number;
   /**
@@ -49,11 +51,14 @@ export async function initOrm(kind: StoreKind, options: OrmOptions): Promise<Orm
     extensions: [(await import('@mikro-orm/migrations')).Migrator],
   };
   if (kind === 'postgresql') {
+    const schema = options.schema ?? undefined;
     return (await MikroORM.init({
       ...common,
       clientUrl: options.url!,
       pool: { min: 0, max: options.poolSize ?? 10 },
       connect: false,
+      // The hand-written statements name tables without a schema: the search path finds them.
+      ...(schema ? { schema, driverOptions: { connection: { options: `-c search_path=${schema}` } } } : {}),
     })) as Orm;
   }
   // One connection: SQLite has a single writer anyway, and pragmas are per connection.
@@ -86,6 +91,7 @@ export function openOrmFromConfig(config: Config, logger?: OrmOptions['logger'])
   return openOrm({
     dbPath: config.databasePath,
     url: config.databaseUrl,
+    schema: config.databaseSchema,
     poolSize: config.databasePoolSize,
     migrate: config.migrateOnStart,
     connectTimeoutMs: config.databaseConnectTimeoutMs,

@@ -14,7 +14,7 @@ import type { NotificationService } from './notifications.js';
 async function groupDTOs(em: EntityManager, groups: GroupEntity[]): Promise<GroupDTO[]> {
   if (groups.length === 0) return [];
   const rows = await em.execute<Array<{ conversationId: number; n: number }>>(
-    `SELECT conversation_id AS conversationId, count(*) AS n FROM memberships WHERE conversation_id IN (${groups.map(() => '?').join(',')}) GROUP BY conversation_id`,
+    `SELECT conversation_id AS "conversationId", count(*) AS n FROM memberships WHERE conversation_id IN (${groups.map(() => '?').join(',')}) GROUP BY conversation_id`,
     groups.map((group) => group.conversation),
   );
   const counts = new Map(rows.map((row) => [Number(row.conversationId), Number(row.n)]));

@@ -63,7 +63,7 @@ export function createNotificationService(
       const rows = data.map((row, index): NotificationEntity => ({ ...row, id: ids[index]! }));
       const userIds = [...new Set(inputs.map((input) => input.userId))];
       const counts = await em.execute<Array<{ userId: number; n: number }>>(
-        `SELECT user_id AS userId, count(*) AS n FROM notifications WHERE read_at IS NULL AND user_id IN (${userIds.map(() => '?').join(',')}) GROUP BY user_id`,
+        `SELECT user_id AS "userId", count(*) AS n FROM notifications WHERE read_at IS NULL AND user_id IN (${userIds.map(() => '?').join(',')}) GROUP BY user_id`,
         userIds,
       );
       const unreadByUser = new Map(counts.map((row) => [Number(row.userId), Number(row.n)]));

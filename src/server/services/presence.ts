@@ -70,7 +70,7 @@ export function createPresenceService(
   /** Users who share a conversation (direct or group) with `userId`. */
   async function contactsOf(userId: number): Promise<number[]> {
     const rows = await orm.em.fork().execute<Array<{ userId: number }>>(
-      `SELECT DISTINCT theirs.user_id AS userId FROM memberships mine
+      `SELECT DISTINCT theirs.user_id AS "userId" FROM memberships mine
        JOIN memberships theirs ON theirs.conversation_id = mine.conversation_id
        WHERE mine.user_id = ? AND theirs.user_id <> ?`,
       [userId, userId],

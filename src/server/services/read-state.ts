@@ -14,16 +14,16 @@ export async function unreadCounts(
 ): Promise<{ rows: UnreadRow[]; asOfMessageId: number }> {
   const filter = conversationIds ? `AND mb.conversation_id IN (${conversationIds.map(() => '?').join(',') || 'NULL'})` : '';
   const rows = await em.execute<Array<UnreadRow & { asOf: number | null }>>(
-    `SELECT mb.conversation_id AS conversationId, mb.last_read_seq AS lastReadSeq,
+    `SELECT mb.conversation_id AS "conversationId", mb.last_read_seq AS "lastReadSeq",
        (SELECT count(*) FROM messages m WHERE m.conversation_id = mb.conversation_id
-          AND m.seq > mb.last_read_seq AND m.sender_id <> mb.user_id) AS unreadCount,
-       (SELECT max(id) FROM messages) AS asOf
+          AND m.seq > mb.last_read_seq AND m.sender_id <> mb.user_id) AS "unreadCount",
+       (SELECT max(id) FROM messages) AS "asOf"
      FROM memberships mb WHERE mb.user_id = ? ${filter}`,
     [userId, ...(conversationIds ?? [])],
   );
   let asOfMessageId = 0;
   if (rows.length === 0) {
-    const [row] = await em.execute<Array<{ asOf: number | null }>>('SELECT max(id) AS asOf FROM messages');
+    const [row] = await em.execute<Array<{ asOf: number | null }>>('SELECT max(id) AS "asOf" FROM messages');
     asOfMessageId = row?.asOf ?? 0;
   }
   return {

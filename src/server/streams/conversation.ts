@@ -146,6 +146,6 @@ class ConversationLive implements StreamLogic<ConversationEvent, Out> {
 async function latestSeq({ orm }: AppDeps, conversationId: number): Promise<number> {
   const [row] = await orm.em
     .fork()
-    .execute<Array<{ lastSeq: number | null }>>('SELECT max(seq) AS lastSeq FROM messages WHERE conversation_id = ?', [conversationId]);
+    .execute<Array<{ lastSeq: number | null }>>('SELECT max(seq) AS "lastSeq" FROM messages WHERE conversation_id = ?', [conversationId]);
   return Number(row?.lastSeq ?? 0);
 }
