@@ -7,7 +7,7 @@ import { openOrm } from '../src/server/db/orm.js';
 import { createLogger } from '../src/server/logger.js';
 import { createCaller } from '../src/server/routers/index.js';
 import { createServices } from '../src/server/services/index.js';
-import { freshStoreConfig } from './store.js';
+import { freshStoreConfig, type TestStore } from './store.js';
 import type { RateLimitConfig } from '../src/server/services/rate-limits.js';
 
 export const SERVICE_TOKEN = 'test-service-token-0123456789abcdef0123456789';
@@ -56,8 +56,11 @@ export class FakeClock implements Clock {
 export type TestApp = Awaited<ReturnType<typeof createTestApp>>;
 
 /** A fresh database (in-memory SQLite, or a new PostgreSQL schema: tests/store.ts), bus and services, and callers for any identity. */
-export async function createTestApp(options: { clock?: Clock; bus?: EventBus; config?: Partial<Config>; rateLimits?: RateLimitConfig } = {}) {
-  const store = freshStoreConfig();
+export async function createTestApp(
+  options: { clock?: Clock; bus?: EventBus; config?: Partial<Config>; rateLimits?: RateLimitConfig; store?: TestStore } = {},
+) {
+  // A shared `store` (PostgreSQL) makes two apps two writers on one database, as two processes.
+  const store = options.store ?? freshStoreConfig();
   const orm = await openOrm({ dbPath: store.databasePath, url: store.databaseUrl, schema: store.databaseSchema });
   const bus = options.bus ?? createMemoryBus();
   const config = defaultConfig({ env: 'test', serviceToken: SERVICE_TOKEN, ...store, ...options.config });

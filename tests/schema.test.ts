@@ -4,7 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Conversation, Message, User } from '../src/server/db/entities.js';
-import { openOrm, type Orm } from '../src/server/db/orm.js';
+import type { Migrator } from '@mikro-orm/migrations';
+import { createMemoryBus } from '../src/server/bus/memory.js';
+import { systemClock } from '../src/server/clock.js';
+import { defaultConfig } from '../src/server/config.js';
+import { initOrm, openOrm, type Orm } from '../src/server/db/orm.js';
+import { MIGRATIONS_TABLE, migrationsOf } from '../src/server/db/schema.js';
+import { createLogger } from '../src/server/logger.js';
+import { createServices } from '../src/server/services/index.js';
+import { RELAXED_LIMITS } from './helpers.js';
 
 type IndexRow = { table: string; name: string; columns: string[] };
 
@@ -85,4 +93,39 @@ describe('schema', () => {
     const left = await em.find(Message, {}, { orderBy: { seq: 'asc' } });
     expect(left.map((message) => [message.seq, message.sender])).toEqual([[2, bob]]);
   });
+
+  it('upgrades a database made by the schema auto-update of 13cad3a: data kept, first migration recorded, schema as the entities describe', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'schema-'));
+    const dbPath = join(dir, 'db.sqlite');
+    copyFileSync('tests/fixtures/legacy-13cad3a.sqlite', dbPath);
+    orm = await openOrm({ dbPath, backgroundCheckpoints: false });
+    const executed = await (orm.getMigrator() as unknown as Migrator).getExecutedMigrations();
+    expect(executed.map((row) => row.name)).toEqual(migrationsOf('sqlite').map((migration) => migration.name));
+    const fromEntities = await initOrm('sqlite', { dbPath: ':memory:' });
+    await fromEntities.schema.createSchema();
+    // Quoting normalized: a table SQLite rebuilt (ALTER TABLE … RENAME) keeps its name in double quotes.
+    const catalogue = async (db: Orm) =>
+      (
+        await db.em
+          .getConnection()
+          .execute<Array<{ type: string; name: string; sql: string }>>(`SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' AND name <> ? ORDER BY type, name`, [MIGRATIONS_TABLE])
+      ).map((row) => ({ ...row, sql: row.sql.replace(/"(\w+)"/g, '`$1`') }));
+    expect(await catalogue(orm)).toEqual(await catalogue(fromEntities));
+    await fromEntities.close();
+    await orm.close();
+
+    // The server runs on it: the old users sign in, the conversation continues its sequence.
+    orm = await openOrm({ dbPath, backgroundCheckpoints: false });
+    const deps = { orm, bus: createMemoryBus(), clock: systemClock, config: defaultConfig({ env: 'test' }), logger: createLogger('silent') };
+    const services = createServices(deps, { rateLimits: RELAXED_LIMITS });
+    const alice = await services.auth.login({ username: 'alice', password: 'correct horse battery' });
+    const [conversation] = await orm.em.fork().find(Conversation, {});
+    const history = await orm.em.fork().find(Message, { conversation: conversation!.id }, { orderBy: { seq: 'asc' } });
+    expect(history.map((message) => message.content)).toEqual(['hello 1', 'hello 2', 'hello 3']);
+    const sent = await services.messages.send(alice.user.id, { conversationId: conversation!.id, content: 'after the upgrade', clientMessageId: 'upgrade-1' });
+    expect(sent.seq).toBe(4);
+    await services.messages.writer.idle();
+    await services.dispose();
+  });
 });
+

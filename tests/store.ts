@@ -37,7 +37,9 @@ let schemas = 0;
  * The database settings of a fresh, empty store: `:memory:` SQLite, or on PostgreSQL a new schema
  * in this test file's database (its migrations run when the app opens it).
  */
-export function freshStoreConfig(): Pick<Config, 'databasePath' | 'databaseUrl' | 'databaseSchema'> {
+export type TestStore = Pick<Config, 'databasePath' | 'databaseUrl' | 'databaseSchema'>;
+
+export function freshStoreConfig(): TestStore {
   if (!onPostgres) return { databasePath: ':memory:', databaseUrl: null, databaseSchema: null };
   const url = process.env.TEST_DATABASE_URL;
   if (!url) throw new Error('TEST_DATABASE_URL is not set: run PostgreSQL tests through the vitest project, whose setup creates it');

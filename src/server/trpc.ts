@@ -17,6 +17,9 @@ const t = initTRPC.context<Context>().meta<Meta>().create({
   errorFormatter({ shape, error }) {
     return {
       ...shape,
+      // An unexpected failure (a dropped database connection, a bug) says only that: its message
+      // can quote SQL. The server logs the cause (http/server.ts).
+      message: error.code === 'INTERNAL_SERVER_ERROR' ? 'Internal server error' : shape.message,
       data: {
         ...shape.data,
         /** Field-by-field validation messages for BAD_REQUEST input errors. */
