@@ -29,7 +29,7 @@ async function applyAndReport() {
   await orm.close();
 }
 
-async function create(kind: StoreKind, migrationName: string | undefined) {
+async function create(kind: StoreKind, migrationName: string | undefined): Promise<boolean> {
   const admin = process.env.MIGRATIONS_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
   const scratch = `migrations_scratch_${process.pid}`;
   let url: string | undefined;
@@ -46,10 +46,11 @@ async function create(kind: StoreKind, migrationName: string | undefined) {
       : await migrator.createMigration(undefined, false, false, migrationName);
     await orm.close();
     console.log(result.fileName ? `${kind}: wrote ${result.fileName}` : `${kind}: the entities match the migrations; nothing to write.`);
+    writeIndex(kind);
+    return Boolean(result.fileName);
   } finally {
     if (kind === 'postgresql') await adminQuery(admin, `DROP DATABASE IF EXISTS ${scratch}`);
   }
-  writeIndex(kind);
 }
 
 /** Lists every migration file of a driver, oldest first (their names start with a timestamp). */
@@ -102,8 +103,10 @@ function alignNames() {
 
 try {
   if (command === 'create') {
-    for (const kind of ['sqlite', 'postgresql'] as const) await create(kind, name);
-    alignNames();
+    const sqlite = await create('sqlite', name);
+    const postgresql = await create('postgresql', name);
+    if (sqlite && postgresql) alignNames();
+    else if (sqlite !== postgresql) console.warn('Only one driver saw a change: review the entities and the generated file.');
   } else if (command === 'up') {
     await applyAndReport();
   } else {

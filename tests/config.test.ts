@@ -29,6 +29,24 @@ describe('configuration from the environment', () => {
     });
   });
 
+  it('chooses the store: SQLite without DATABASE_URL, PostgreSQL with it, with its pool and migration settings', () => {
+    expect(loadConfig({})).toMatchObject({ databaseUrl: null, databaseSchema: null, databasePoolSize: 10, migrateOnStart: true, databaseConnectTimeoutMs: 30_000 });
+    const config = loadConfig({
+      DATABASE_URL: 'postgres://chat:secret@db.internal:5432/chat',
+      DATABASE_SCHEMA: 'realtime',
+      DATABASE_POOL_SIZE: '20',
+      MIGRATE_ON_START: 'false',
+      DATABASE_CONNECT_TIMEOUT_S: '5',
+    });
+    expect(config).toMatchObject({
+      databaseUrl: 'postgres://chat:secret@db.internal:5432/chat',
+      databaseSchema: 'realtime',
+      databasePoolSize: 20,
+      migrateOnStart: false,
+      databaseConnectTimeoutMs: 5_000,
+    });
+  });
+
   it.each([
     ['PORT', { PORT: 'eighty' }],
     ['PORT', { PORT: '70000' }],
@@ -37,6 +55,11 @@ describe('configuration from the environment', () => {
     ['LOG_LEVEL', { LOG_LEVEL: 'loud' }],
     ['SERVICE_TOKEN', { SERVICE_TOKEN: 'short' }],
     ['NODE_ENV', { NODE_ENV: 'staging' }],
+    ['DATABASE_URL', { DATABASE_URL: 'mysql://db.example.com/chat' }],
+    ['DATABASE_URL', { DATABASE_URL: 'not a url' }],
+    ['DATABASE_POOL_SIZE', { DATABASE_POOL_SIZE: '0' }],
+    ['DATABASE_SCHEMA', { DATABASE_SCHEMA: 'Bad-Name' }],
+    ['MIGRATE_ON_START', { MIGRATE_ON_START: 'maybe' }],
   ])('names the bad variable %s', (name, env) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(new RegExp(`^Invalid configuration:\\n  ${name}: `));

@@ -15,8 +15,9 @@ const env = () => ({ DATABASE_URL: process.env.TEST_DATABASE_URL!, DATABASE_SCHE
 let servers: ServerProcess[] = [];
 
 beforeAll(async () => {
-  // One after the other: the first applies the migrations, the others find them applied.
-  for (let i = 0; i < 3; i++) servers.push(await startServerProcess(env()));
+  // All at once on an empty schema: one applies the migrations (under the migration lock), the
+  // others wait for it and find nothing pending.
+  servers = await Promise.all([0, 1, 2].map(() => startServerProcess(env())));
 });
 afterAll(async () => {
   const codes = await Promise.all(servers.map((server) => server.stop()));

@@ -4,7 +4,8 @@ import { startCheckpointer, type Checkpointer, type CheckpointerOptions } from '
 import { mikroOrmFor, type Orm, type StoreKind } from './driver.js';
 import { entities } from './entities.js';
 import { connectWithRetries } from './connect.js';
-import { migrationsConfig, migrateOnOpen } from './schema.js';
+import { readSqliteEnumChecksCorrectly } from './sqlite-enum-checks.js';
+import { migrationsConfig, migrateOnOpen, withMigrationLock } from './schema.js';
 
 export type { Orm } from './driver.js';
 
@@ -61,6 +62,7 @@ export async function initOrm(kind: StoreKind, options: OrmOptions): Promise<Orm
       ...(schema ? { schema, driverOptions: { connection: { options: `-c search_path=${schema}` } } } : {}),
     })) as Orm;
   }
+  readSqliteEnumChecksCorrectly();
   // One connection: SQLite has a single writer anyway, and pragmas are per connection.
   return (await MikroORM.init({ ...common, dbName: options.dbPath ?? ':memory:', pool: { min: 1, max: 1 } })) as Orm;
 }
@@ -76,7 +78,7 @@ export async function openOrm(options: OrmOptions): Promise<Orm> {
     const orm = await initOrm('postgresql', options);
     try {
       await connectWithRetries(orm, options.url, { timeoutMs: options.connectTimeoutMs ?? 30_000, logger: options.logger });
-      await migrateOnOpen(orm, 'postgresql', { apply: options.migrate ?? true });
+      await withMigrationLock(orm, () => migrateOnOpen(orm, 'postgresql', { apply: options.migrate ?? true }));
     } catch (error) {
       await orm.close(true);
       throw error;

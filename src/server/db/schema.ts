@@ -87,3 +87,28 @@ async function adoptLegacyDatabase(orm: Orm, kind: StoreKind, migrator: Migrator
   await storage.ensureTable();
   await storage.logMigration({ name: baseline.name, context: null });
 }
+
+/**
+ * Runs `work` holding PostgreSQL's migration lock, so that processes starting together migrate
+ * one after the other (the later ones find nothing pending). A session-level advisory lock on a
+ * connection of its own, outside the pool: the migrations need the pool's connections meanwhile.
+ */
+export async function withMigrationLock<T>(orm: Orm, work: () => Promise<T>): Promise<T> {
+  type RawConnection = { query(sql: string, params: unknown[]): Promise<unknown> };
+  const client = orm.em.getConnection().getKnex().client as {
+    acquireRawConnection(): Promise<RawConnection>;
+    destroyRawConnection(connection: RawConnection): Promise<void>;
+  };
+  const connection = await client.acquireRawConnection();
+  try {
+    await connection.query('SELECT pg_advisory_lock(hashtext($1))', [MIGRATION_LOCK]);
+    return await work();
+  } finally {
+    // Closing the session releases the lock too; unlocking first just says so sooner.
+    await connection.query('SELECT pg_advisory_unlock(hashtext($1))', [MIGRATION_LOCK]).catch(() => undefined);
+    await client.destroyRawConnection(connection);
+  }
+}
+
+const MIGRATION_LOCK = 'realtime:migrations';
+
