@@ -113,6 +113,9 @@ const ENTRIES: Record<ServerKind, string> = {
   socketio: 'baselines/socketio-server.ts',
   ws: 'baselines/ws-server.ts',
 };
+/** With `--store=postgresql` (BENCH_STORE), the Socket.IO baseline persists through `pg` instead. */
+const POSTGRES_ENTRIES: Partial<Record<ServerKind, string>> = { socketio: 'baselines/socketio-pg-server.ts' };
+const entryOf = (kind: ServerKind) => (process.env.BENCH_STORE === 'postgresql' ? POSTGRES_ENTRIES[kind] : undefined) ?? ENTRIES[kind];
 
 export type ServerProcess = {
   kind: ServerKind;
@@ -147,7 +150,7 @@ function buildEntries(): Promise<string> {
       buildServer(options: { entryPoints: string[]; outdir: string; outbase: string }): Promise<void>;
     };
     const bench = join(root, 'bench');
-    await buildServer({ entryPoints: Object.values(ENTRIES).map((entry) => join(bench, entry)), outdir, outbase: bench });
+    await buildServer({ entryPoints: [...Object.values(ENTRIES), ...Object.values(POSTGRES_ENTRIES)].map((entry) => join(bench, entry)), outdir, outbase: bench });
     return outdir;
   })();
   return built;
@@ -166,7 +169,7 @@ async function anonymousBytes(): Promise<number | null> {
 
 /** Parent side: spawns the server (with --expose-gc, plus BENCH_NODE_FLAGS such as --cpu-prof). */
 export async function startServerProcess(kind: ServerKind): Promise<ServerProcess> {
-  const entry = join(await buildEntries(), ENTRIES[kind].replace(/\.ts$/, '.mjs'));
+  const entry = join(await buildEntries(), entryOf(kind).replace(/\.ts$/, '.mjs'));
   const extra = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
   const child = spawn(process.execPath, ['--expose-gc', ...SERVER_NODE_FLAGS, ...extra, '--enable-source-maps', entry], {
     stdio: ['ignore', 'pipe', 'inherit', 'ipc'],

@@ -1,5 +1,7 @@
 /**
- * `npm run bench [-- --quick] [-- --only=trpc,socketio,ws] [-- --workloads=fanout,idle,storm]`
+ * `npm run bench [-- --quick] [-- --only=trpc,socketio,ws] [-- --workloads=fanout,idle,storm] [-- --store=postgresql]`
+ * `--store=postgresql`: our server on PostgreSQL and the Socket.IO baseline with one `pg` INSERT
+ * per message (each server process on a database of its own, at BENCH_POSTGRES_URL).
  * Runs every workload against our server and both baselines in one run and writes
  * bench-results/<timestamp>.{md,json} (and latest.{md,json}).
  */
@@ -14,6 +16,8 @@ const quick = args.includes('--quick');
 const option = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.split('=')[1]?.split(',');
 const kinds = (option('only') ?? ['trpc', 'socketio', 'ws']) as ServerKind[];
 const workloads = option('workloads') ?? ['fanout', 'idle', 'storm'];
+// Read by the server processes (bench/control.ts, bench/postgres.ts), which inherit the environment.
+if (option('store')?.[0] === 'postgresql') process.env.BENCH_STORE = 'postgresql';
 
 const fanout: FanoutParams = quick
   ? { users: 200, groupSize: 10, rates: [250, 1000], stepMs: 1200, warmupMs: 300, window: 4, workers: 2, halfFlat: true }
@@ -46,7 +50,7 @@ const machine = {
 };
 const log = (line: string) => console.log(line);
 log(`Machine: ${machine.cpus} cores (${machine.cpuModel}), ${machine.memoryGiB} GiB, Node ${machine.node}, load ${machine.loadAverageAtStart.join(' ')}`);
-log(`Mode: ${quick ? 'quick' : 'full'}; servers: ${kinds.join(', ')}; workloads: ${workloads.join(', ')}`);
+log(`Mode: ${quick ? 'quick' : 'full'}; store: ${process.env.BENCH_STORE ?? 'sqlite'}; servers: ${kinds.join(', ')}; workloads: ${workloads.join(', ')}`);
 
 const results: Results = { startedAt: new Date().toISOString(), mode: quick ? 'quick' : 'full', machine, fanout: {}, idle: {}, storm: {} };
 if (workloads.includes('fanout')) {

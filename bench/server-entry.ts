@@ -1,5 +1,6 @@
 /**
- * The real server in its own process for the benchmark: a fresh SQLite file in a temp folder,
+ * The real server in its own process for the benchmark: a fresh SQLite file in a temp folder (or,
+ * with BENCH_STORE=postgresql, a fresh PostgreSQL database),
  * very high rate limits, listening on port 0. Prints `PORT <n>` on stdout and answers control
  * messages on the IPC channel (seed users and groups, memory after GC, CPU usage).
  * Run with `node --expose-gc --import tsx bench/server-entry.ts`.
@@ -15,13 +16,17 @@ import { appRouter } from '../src/server/routers/index.js';
 import { createServer } from '../src/server/server.js';
 import { hashPassword } from '../src/server/services/passwords.js';
 import { serveControl, type SeedRequest, type SeededUser } from './control.js';
+import { benchStore, createBenchDatabase } from './postgres.js';
 
 const folder = mkdtempSync(join(tmpdir(), 'bench-trpc-'));
+// --store=postgresql: a database of this process's own, dropped on close.
+const postgres = benchStore === 'postgresql' ? await createBenchDatabase('bench_trpc') : null;
 const huge = { points: 1_000_000_000, duration: 1 };
 const defaults = defaultConfig();
 const app = await createServer({
   config: {
     databasePath: join(folder, 'bench.sqlite'),
+    databaseUrl: postgres?.url ?? null,
     logLevel: 'error',
     seedDemo: false,
     env: 'production',
@@ -66,6 +71,7 @@ serveControl({
   procedures: () => Object.keys(appRouter._def.procedures),
   async close() {
     await app.close();
+    await postgres?.drop();
     rmSync(folder, { recursive: true, force: true });
   },
 });

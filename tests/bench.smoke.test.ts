@@ -3,7 +3,7 @@
  * correctness only (exactly-once delivery, zero gaps after a reconnect storm, baselines start
  * and answer). Timing belongs to `npm run bench`, never here.
  */
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ServerKind } from '../bench/control.js';
 import { runFanout, runIdle, runStorm } from '../bench/workloads.js';
 
@@ -47,3 +47,23 @@ describe.each(KINDS)('bench smoke: %s', (kind) => {
     if (kind === 'trpc') expect(outcome).toMatchObject({ gaps: 0, missing: 0, duplicates: 0 });
   });
 });
+
+// `npm run bench -- --store=postgresql`: our server on PostgreSQL against Socket.IO with one `pg`
+// INSERT per message, each on a database of its own (bench/postgres.ts).
+describe.each(['trpc', 'socketio'] as const)('bench smoke on PostgreSQL: %s', (kind) => {
+  beforeAll(() => {
+    process.env.BENCH_STORE = 'postgresql';
+  });
+  afterAll(() => {
+    delete process.env.BENCH_STORE;
+  });
+
+  it('fan-out delivers every message to every group member exactly once', async () => {
+    const { steps } = await runFanout(kind, { users: 30, groupSize: 10, rates: [100], stepMs: 500, warmupMs: 200, window: 2, workers: 2, halfFlat: false });
+    for (const step of steps) {
+      expect(step).toMatchObject({ errors: 0, missing: 0, duplicates: 0, exactlyOnce: true });
+      expect(step.persistedPerSec).toBeGreaterThan(0);
+    }
+  });
+});
+
