@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { MessageDTO } from '../src/shared/dto.js';
 import { topics } from '../src/server/bus/topics.js';
+import { createMessageWriter } from '../src/server/services/message-writer.js';
 import { createTestApp, uid, type TestApp } from './helpers.js';
 
 let app: TestApp;
@@ -94,4 +95,29 @@ describe('group commit', () => {
     expect(recorder.published.map((m) => m.senderId)).toEqual([users[0]!.id, users[1]!.id]);
     recorder.stop();
   });
+
+  it('answers callers and writes the next batch without waiting for publication, and publishes batches in commit order', async () => {
+    const { users, conversationId } = await groupOf(2);
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const publishedBatches: number[][] = [];
+    const writer = createMessageWriter(app.deps, {
+      async onCommitted(messages) {
+        // The first publication hangs (a slow bus) until the test lets it go.
+        if (publishedBatches.length === 0) await gate;
+        publishedBatches.push(messages.map((message) => message.seq));
+      },
+    });
+    const first = await writer.send({ conversationId, senderId: users[0]!.id, content: 'one', clientMessageId: uid() });
+    const second = await Promise.all([
+      writer.send({ conversationId, senderId: users[1]!.id, content: 'two', clientMessageId: uid() }),
+      writer.send({ conversationId, senderId: users[0]!.id, content: 'three', clientMessageId: uid() }),
+    ]);
+    expect([first.message.seq, ...second.map((result) => result.message.seq)]).toEqual([1, 2, 3]);
+    expect(publishedBatches).toEqual([]);
+    release();
+    await writer.idle();
+    expect(publishedBatches).toEqual([[1], [2, 3]]);
+  });
 });
+
