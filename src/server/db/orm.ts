@@ -59,7 +59,10 @@ export async function initOrm(kind: StoreKind, options: OrmOptions): Promise<Orm
       pool: { min: 0, max: options.poolSize ?? 10 },
       connect: false,
       // The hand-written statements name tables without a schema: the search path finds them.
-      ...(schema ? { schema, driverOptions: { connection: { options: `-c search_path=${schema}` } } } : {}),
+      // A request waits at most this long for a pooled connection (the database is down or the
+      // pool exhausted): it fails with an error instead of hanging.
+      driverOptions: { acquireConnectionTimeout: 10_000, ...(schema ? { connection: { options: `-c search_path=${schema}` } } : {}) },
+      ...(schema ? { schema } : {}),
     })) as Orm;
   }
   readSqliteEnumChecksCorrectly();
