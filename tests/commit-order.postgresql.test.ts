@@ -58,7 +58,7 @@ it('inbox.events: a message committed late with the lower id is replayed after a
   // A batch of the slow writer, stopped between its INSERT and its COMMIT.
   const store = messageStoreFor(slow.orm);
   const late = holdOpen(slow, async (tx) => {
-    await store.lockForCommit(tx);
+    await lockCommitOrder(tx, Message);
     const seq = (await store.lastSeqs(tx, [conversationId])).get(conversationId)! + 1;
     const [id] = await store.insert(tx, [{ conversationId, seq, senderId: alice.id, content: 'late', clientMessageId: uid() }], new Date());
     return id!;

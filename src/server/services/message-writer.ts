@@ -1,6 +1,5 @@
 import { ConstraintViolationException } from '@mikro-orm/core';
 import type { MessageDTO } from '../../shared/dto.js';
-import { inTransaction } from '../db/transactions.js';
 import type { Deps } from './deps.js';
 import { conflict } from './errors.js';
 import { messageStoreFor, type NewMessageRow } from './message-store/index.js';
@@ -106,8 +105,7 @@ export function createMessageWriter({ orm, clock, logger }: Deps, { onCommitted,
   }
 
   async function write(batch: Pending[], lookUpRetries: boolean): Promise<Outcome[]> {
-    return inTransaction(orm, async (tx) => {
-      await store.lockForCommit(tx);
+    return store.runBatch(async (tx) => {
       const stored = new Map<string, MessageDTO>();
       if (lookUpRetries) for (const message of await store.findStored(tx, batch)) stored.set(keyOf(message), message);
       // The first of each key not stored yet is inserted; a repeat in the same batch gets its answer.

@@ -1,5 +1,5 @@
 import type { Orm } from '../../db/driver.js';
-import { lockCommitOrder } from '../../db/commit-order.js';
+import { inCommitOrder } from '../../db/commit-order.js';
 import { Message } from '../../db/entities.js';
 import { sharedMessageStatements } from './sql.js';
 import type { MessageStore } from './types.js';
@@ -19,9 +19,7 @@ import type { MessageStore } from './types.js';
 export function createPostgresqlMessageStore(orm: Orm): MessageStore {
   return {
     soleWriter: false,
-    async lockForCommit(tx) {
-      await lockCommitOrder(tx, Message);
-    },
+    runBatch: (work) => inCommitOrder(orm, Message, work),
     ...sharedMessageStatements(orm),
   };
 }

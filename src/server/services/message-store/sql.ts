@@ -12,7 +12,7 @@ import type { IdempotencyKey, MessageStore, NewMessageRow } from './types.js';
 
 const COLUMNS_PER_ROW = 6;
 
-export function sharedMessageStatements(orm: Orm): Omit<MessageStore, 'soleWriter' | 'lockForCommit'> {
+export function sharedMessageStatements(orm: Orm): Omit<MessageStore, 'soleWriter' | 'runBatch'> {
   const platform = orm.em.getPlatform();
   const meta = orm.getMetadata().get(Message.meta.className);
   const quote = (name: string) => platform.quoteIdentifier(name);

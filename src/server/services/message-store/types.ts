@@ -24,11 +24,12 @@ export interface MessageStore {
    */
   readonly soleWriter: boolean;
   /**
-   * Called first in every batch's transaction. With several writers it serializes message
-   * commits until this transaction ends, which makes the sequences read next stable and the ids
-   * the insert draws visible in id order (the inbox cursor relies on it).
+   * Runs the work of one batch so that it is stored entirely or not at all. With several writers:
+   * in a transaction that first serializes message commits until it ends, which makes the
+   * sequences read next stable and the ids the insert draws visible in id order (the inbox
+   * cursor relies on it).
    */
-  lockForCommit(tx: TransactionEm): Promise<void>;
+  runBatch<T>(work: (em: TransactionEm) => Promise<T>): Promise<T>;
   /** Each conversation's highest stored `seq` (0 for none). */
   lastSeqs(tx: TransactionEm, conversationIds: readonly number[]): Promise<Map<number, number>>;
   /** The stored messages with any of these keys (idempotent retries). */
