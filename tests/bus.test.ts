@@ -83,13 +83,20 @@ describe('memory bus', () => {
     expect(bus.listenerCount(topic('t'))).toBe(0);
   });
 
-  it('pushes batches to an armed consumer once, then queues until it is armed again', async () => {
+  it('pushes batches to a receiver while it asks for more, then queues until it is set again', async () => {
     const bus = createMemoryBus();
     const sub = bus.subscribe(topic('t'), {});
     const batches: number[][] = [];
     let ended = 0;
-    const consumer = { handleEvents: (batch: number[]) => void batches.push(batch), handleEnd: () => void ended++ };
-    sub.setConsumer(consumer);
+    let wantsMore = false;
+    const consumer = {
+      receiveBatch: (batch: number[]) => {
+        batches.push(batch);
+        return wantsMore;
+      },
+      receiveEnd: () => void ended++,
+    };
+    sub.deliverBatchesTo(consumer);
     // Published in one run: one batch.
     void bus.publish(topic('t'), 1);
     void bus.publish(topic('t'), 2);
@@ -97,14 +104,20 @@ describe('memory bus', () => {
     expect(batches).toEqual([[1, 2]]);
     await bus.publish(topic('t'), 3);
     await Promise.resolve();
-    expect(batches).toEqual([[1, 2]]); // not armed: queued
-    sub.setConsumer(consumer);
+    expect(batches).toEqual([[1, 2]]); // it returned false: queued
+    wantsMore = true;
+    sub.deliverBatchesTo(consumer);
     await Promise.resolve();
     expect(batches).toEqual([[1, 2], [3]]);
-    sub.setConsumer(consumer);
+    // It returned true: it stays the receiver, batch after batch.
+    await bus.publish(topic('t'), 4);
+    await Promise.resolve();
+    await bus.publish(topic('t'), 5);
+    await Promise.resolve();
+    expect(batches).toEqual([[1, 2], [3], [4], [5]]);
     sub.close();
     expect(ended).toBe(1);
-    sub.setConsumer(consumer); // armed after the end: told at once
+    sub.deliverBatchesTo(consumer); // set after the end: told at once
     expect(ended).toBe(2);
   });
 
@@ -113,8 +126,8 @@ describe('memory bus', () => {
     const bad = bus.subscribe(topic('t'), {});
     const good = bus.subscribe(topic('t'), {});
     const received: number[][] = [];
-    bad.setConsumer({ handleEvents: () => { throw new Error('consumer bug'); }, handleEnd: () => {} });
-    good.setConsumer({ handleEvents: (batch: number[]) => void received.push(batch), handleEnd: () => {} });
+    bad.deliverBatchesTo({ receiveBatch: () => { throw new Error('consumer bug'); }, receiveEnd: () => {} });
+    good.deliverBatchesTo({ receiveBatch: (batch: number[]) => received.push(batch) > 0, receiveEnd: () => {} });
     await bus.publish(topic('t'), 7);
     await new Promise((resolve) => setImmediate(resolve));
     expect(received).toEqual([[7]]);

@@ -1,4 +1,5 @@
-import type { BusConsumer, BusSubscription, EventBus, SubscribeOptions, Topic } from './types.js';
+import { share } from './shared.js';
+import type { BatchReceiver, BusSubscription, EventBus, SubscribeOptions, Topic } from './types.js';
 
 export type MemoryBusOptions = {
   /**
@@ -11,14 +12,22 @@ export type MemoryBusOptions = {
 /** What `publish` returns: delivery to the queues is synchronous, so one settled promise serves every call. */
 const handedOver = Promise.resolve();
 
+/** `conversation:*` → `conversation:`; null for a plain topic key. Patterns match up to the first colon. */
+function patternPrefix(key: string): string | null {
+  return key.endsWith(':*') && key.indexOf(':') === key.length - 2 ? key.slice(0, -1) : null;
+}
+
 /**
  * In-process bus: a map from topic key to its subscribers, each with a small array queue.
- * Publishing costs one map lookup plus one push per subscriber of that topic; nothing is
- * filtered per event, and no EventEmitter is involved (no listener limits, no per-iterator
- * buffers of `events.on`).
+ * Publishing costs one map lookup plus one push per subscriber of that topic (and one more lookup
+ * while someone listens to a pattern); nothing is filtered per event, and no EventEmitter is
+ * involved (no listener limits, no per-iterator buffers of `events.on`). One process is one
+ * instance, so `publishLocal` is `publish`.
  */
 export function createMemoryBus({ maxQueue = 10_000 }: MemoryBusOptions = {}): EventBus {
-  const subscribersByTopic = new Map<string, Set<Subscriber<unknown>>>();
+  const subscribersByKey = new Map<string, Set<Subscriber<unknown>>>();
+  /** Pattern subscribers by prefix (`conversation:`). */
+  const subscribersByPrefix = new Map<string, Set<Subscriber<unknown>>>();
   // Subscribers with events to hand over once the publisher's current run is done: one microtask
   // for all of them, not one (and a closure) per subscriber.
   let toFlush: Array<Subscriber<unknown>> = [];
@@ -29,11 +38,16 @@ export function createMemoryBus({ maxQueue = 10_000 }: MemoryBusOptions = {}): E
       try {
         subscriber.flush();
       } catch (error) {
-        // A consumer that throws loses its subscription, not the others' events.
+        // A receiver that throws loses its subscription, not the others' events.
         subscriber.close();
         process.emitWarning(error instanceof Error ? error : new Error(String(error)), 'BusConsumerError');
       }
     }
+  };
+
+  const registryOf = (key: string) => {
+    const prefix = patternPrefix(key);
+    return prefix === null ? { map: subscribersByKey, key } : { map: subscribersByPrefix, key: prefix };
   };
 
   // Methods live on the prototype and the queue is allocated on first use: a server holds one
@@ -42,9 +56,11 @@ export function createMemoryBus({ maxQueue = 10_000 }: MemoryBusOptions = {}): E
     queue: E[] | null = null;
     overflowed = false;
     done = false;
+    /** A pending `next()` (pull). */
     wake: ((result: IteratorResult<E[]>) => void) | null = null;
-    consumer: BusConsumer<E> | null = null;
-    wakeScheduled = false;
+    /** Where batches are pushed (push). */
+    receiver: BatchReceiver<E> | null = null;
+    flushScheduled = false;
 
     constructor(
       readonly keys: string[],
@@ -58,25 +74,26 @@ export function createMemoryBus({ maxQueue = 10_000 }: MemoryBusOptions = {}): E
         this.overflowed = true;
       }
       this.queue.push(event);
-      // Wake a waiting consumer once, after the publisher's current run: every event published
-      // in the same turn (a committed batch) then travels in one yield, one frame per subscriber.
-      if ((this.wake || this.consumer) && !this.wakeScheduled) this.scheduleFlush();
+      // Hand over once, after the publisher's current run: every event published in the same
+      // turn (a committed batch) then travels in one batch, one frame per subscriber.
+      if ((this.wake || this.receiver) && !this.flushScheduled) this.scheduleFlush();
     }
 
     scheduleFlush() {
-      this.wakeScheduled = true;
+      this.flushScheduled = true;
       if (toFlush.push(this as Subscriber<unknown>) === 1) queueMicrotask(flushAll);
     }
 
     flush() {
-      this.wakeScheduled = false;
+      this.flushScheduled = false;
       const batch = this.queue;
       if (batch === null || batch.length === 0) return;
-      const consumer = this.consumer;
-      if (consumer) {
-        this.consumer = null;
+      const receiver = this.receiver;
+      if (receiver) {
+        this.receiver = null;
         this.queue = null;
-        return consumer.handleEvents(batch);
+        if (receiver.receiveBatch(batch) && !this.done && this.receiver === null) this.deliverBatchesTo(receiver);
+        return;
       }
       const wake = this.wake;
       if (!wake) return;
@@ -85,14 +102,14 @@ export function createMemoryBus({ maxQueue = 10_000 }: MemoryBusOptions = {}): E
       wake({ done: false, value: batch });
     }
 
-    setConsumer(consumer: BusConsumer<E> | null) {
-      this.consumer = consumer;
-      if (!consumer) return;
+    deliverBatchesTo(receiver: BatchReceiver<E> | null) {
+      this.receiver = receiver;
+      if (!receiver) return;
       if (this.done) {
-        this.consumer = null;
-        return consumer.handleEnd();
+        this.receiver = null;
+        return receiver.receiveEnd();
       }
-      if (this.queue !== null && this.queue.length > 0 && !this.wakeScheduled) this.scheduleFlush();
+      if (this.queue !== null && this.queue.length > 0 && !this.flushScheduled) this.scheduleFlush();
     }
 
     /** The abort listener (an EventTarget calls `handleEvent` on listener objects). */
@@ -104,19 +121,20 @@ export function createMemoryBus({ maxQueue = 10_000 }: MemoryBusOptions = {}): E
       if (this.done) return;
       this.done = true;
       for (const key of this.keys) {
-        const set = subscribersByTopic.get(key);
+        const registry = registryOf(key);
+        const set = registry.map.get(registry.key);
         if (!set) continue;
         set.delete(this as Subscriber<unknown>);
-        if (set.size === 0) subscribersByTopic.delete(key);
+        if (set.size === 0) registry.map.delete(registry.key);
       }
       this.signal?.removeEventListener('abort', this);
       this.queue = null;
       const wake = this.wake;
       this.wake = null;
       wake?.({ done: true, value: undefined });
-      const consumer = this.consumer;
-      this.consumer = null;
-      consumer?.handleEnd();
+      const receiver = this.receiver;
+      this.receiver = null;
+      receiver?.receiveEnd();
     }
 
     takeOverflow() {
@@ -147,12 +165,24 @@ export function createMemoryBus({ maxQueue = 10_000 }: MemoryBusOptions = {}): E
     }
   }
 
+  function publish<E>(topic: Topic<E>, event: E) {
+    const shared = share(event);
+    const set = subscribersByKey.get(topic.key);
+    if (set) for (const subscriber of set) (subscriber as Subscriber<E>).push(shared);
+    if (subscribersByPrefix.size > 0) {
+      const prefix = topic.key.slice(0, topic.key.indexOf(':') + 1);
+      const matching = prefix === '' ? undefined : subscribersByPrefix.get(prefix);
+      if (matching) for (const subscriber of matching) (subscriber as Subscriber<E>).push(shared);
+    }
+  }
+
   return {
     publish<E>(topic: Topic<E>, event: E) {
-      const set = subscribersByTopic.get(topic.key);
-      if (set) for (const subscriber of set) (subscriber as Subscriber<E>).push(event);
+      publish(topic, event);
       return handedOver;
     },
+
+    publishLocal: publish,
 
     subscribe<E>(topicOrTopics: Topic<E> | readonly Topic<E>[], { signal }: SubscribeOptions = {}) {
       const keys = Array.isArray(topicOrTopics)
@@ -164,8 +194,9 @@ export function createMemoryBus({ maxQueue = 10_000 }: MemoryBusOptions = {}): E
         return subscriber;
       }
       for (const key of keys) {
-        let set = subscribersByTopic.get(key);
-        if (!set) subscribersByTopic.set(key, (set = new Set()));
+        const registry = registryOf(key);
+        let set = registry.map.get(registry.key);
+        if (!set) registry.map.set(registry.key, (set = new Set()));
         set.add(subscriber as Subscriber<unknown>);
       }
       signal?.addEventListener('abort', subscriber, { once: true });
@@ -173,11 +204,14 @@ export function createMemoryBus({ maxQueue = 10_000 }: MemoryBusOptions = {}): E
     },
 
     listenerCount(topic) {
-      return subscribersByTopic.get(topic.key)?.size ?? 0;
+      const registry = registryOf(topic.key);
+      return registry.map.get(registry.key)?.size ?? 0;
     },
 
     async close() {
-      for (const set of [...subscribersByTopic.values()]) for (const subscriber of set) subscriber.close();
+      for (const map of [subscribersByKey, subscribersByPrefix]) {
+        for (const set of [...map.values()]) for (const subscriber of [...set]) subscriber.close();
+      }
     },
   };
 }
