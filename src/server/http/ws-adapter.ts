@@ -88,6 +88,8 @@ export function applyLeanWSHandler<TRouter extends AnyTRPCRouter>(opts: WsAdapte
       if (connection.isClosed || !connection.writer.open) return;
       opts.onLimit?.({ limit: 'requests', ws: connection.writer.ws });
       connection.writer.ws.close(WS_CLOSE.tooManyRequests, 'too many requests');
+      // Nothing more of this socket runs, though its close handshake may take a while.
+      connection.closed();
     },
   };
 
@@ -104,8 +106,11 @@ export function applyLeanWSHandler<TRouter extends AnyTRPCRouter>(opts: WsAdapte
   }
 
   wss.on('connection', (ws: WebSocket, req: IncomingMessage) => {
-    const writer = new SocketWriter(ws, output, (bufferedBytes) => opts.onLimit?.({ limit: 'output', ws, bufferedBytes }));
-    const connection = new Connection<TContext>(writer, responder, limits);
+    const writer = new SocketWriter(ws, output, (bufferedBytes) => {
+      opts.onLimit?.({ limit: 'output', ws, bufferedBytes });
+      connection.closed(); // its answers could not be sent: stop working for it now
+    });
+    const connection: Connection<TContext> = new Connection<TContext>(writer, responder, limits);
     connections.add(connection);
     const wantsParams = new URL(req.url ?? '/', 'http://localhost').searchParams.get('connectionParams') === '1';
     if (!wantsParams) connection.ready = createContext(connection, req, () => null);

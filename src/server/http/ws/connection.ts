@@ -109,8 +109,9 @@ export class Connection<TContext> {
     return this.requestsAbort.signal;
   }
 
-  /** The socket closed: ends its subscriptions and aborts its requests. */
+  /** The socket closed (or is closing on a limit): ends its subscriptions, aborts its requests, drops those waiting. */
   closed() {
+    if (this.isClosed) return;
     this.isClosed = true;
     this.slots.clear();
     for (const subscription of [...this.subscriptions.values()]) subscription.stop();
