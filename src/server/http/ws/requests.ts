@@ -100,7 +100,7 @@ async function runProcedure<TContext>(
     return connection.responder.data(connection.writer, id, jsonrpc, result);
   }
   if (!iterable) {
-    throw new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: `Subscription ${path} did not return an observable or an async iterable` });
+    throw new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: `Subscription ${path} did not return an observable or a AsyncGenerator` }); // tRPC's words
   }
   const iterator = iterable[Symbol.asyncIterator]();
   // Stopped (or the socket closed) while the procedure ran: `stopped` was answered then.

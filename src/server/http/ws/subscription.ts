@@ -57,8 +57,9 @@ export class ActiveSubscription<TContext> implements Stoppable, PushSink<unknown
     try {
       responder.data(writer, this.id, this.jsonrpc, value, this.call.path);
     } catch (cause) {
-      // A value that cannot be serialized (a BigInt, a cycle) fails its subscription only.
-      this.fail(cause);
+      // A value that cannot be serialized (a BigInt, a cycle) fails its subscription only,
+      // answered with the error alone as tRPC's adapter does.
+      this.refuse(cause);
       this.returnIterator();
     }
   }
@@ -71,7 +72,7 @@ export class ActiveSubscription<TContext> implements Stoppable, PushSink<unknown
     if (!this.ended) this.finish({ cause });
   }
 
-  /** The procedure failed before the stream started: the error alone answers it, as in tRPC's adapter. */
+  /** The procedure failed before the stream started, or a value could not be sent: the error alone answers it, as in tRPC's adapter. */
   refuse(cause: unknown) {
     if (this.ended) return;
     this.ended = true;
