@@ -41,7 +41,7 @@ export { WS_CLOSE } from './ws/close-codes.js';
 export type { WsErrorInfo, EphemeralTest, RequestLimits, OutputLimits };
 
 /** Defaults of the per-socket bounds (README, per-connection limits). */
-export const DEFAULT_REQUEST_LIMITS: RequestLimits = { perSecond: 500, burst: 1_000, maxPerFrame: 100, maxInFlight: 8, maxWaiting: 256 };
+export const DEFAULT_REQUEST_LIMITS: RequestLimits = { perSecond: 500, burst: 1_000, maxPerFrame: 100, maxInFlight: 4, maxWaiting: 256 };
 export const DEFAULT_OUTPUT_LIMITS: OutputLimits = { maxBufferedBytes: 8 * 1024 * 1024, shedEphemeralAboveBytes: 2 * 1024 * 1024 };
 
 export type WsAdapterOptions<TRouter extends AnyTRPCRouter> = {
