@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createMemoryBus } from '../src/server/bus/memory.js';
+import { isShared } from '../src/server/bus/shared.js';
 import type { Topic } from '../src/server/bus/types.js';
 
 const topic = (key: string): Topic<number> => ({ key });
@@ -119,6 +120,30 @@ describe('memory bus', () => {
     expect(ended).toBe(1);
     sub.deliverBatchesTo(consumer); // set after the end: told at once
     expect(ended).toBe(2);
+  });
+
+  it('a pattern topic (key ending in :*) receives every topic with that prefix, and nothing else', async () => {
+    const bus = createMemoryBus();
+    const all = bus.subscribe(topic('conversation:*'), {})[Symbol.asyncIterator]();
+    expect(bus.listenerCount(topic('conversation:*'))).toBe(1);
+    void bus.publish(topic('conversation:1'), 1);
+    void bus.publish(topic('inbox:1'), 2);
+    void bus.publish(topic('conversation:22'), 3);
+    bus.publishLocal(topic('conversation:3'), 4);
+    expect((await all.next()).value).toEqual([1, 3, 4]);
+    await all.return?.();
+    expect(bus.listenerCount(topic('conversation:*'))).toBe(0);
+  });
+
+  it('brands what it publishes as shared: the event is frozen all the way down', async () => {
+    const bus = createMemoryBus();
+    const sub = bus.subscribe<{ nested: { n: number } }>({ key: 'shared' }, {})[Symbol.asyncIterator]();
+    const event = { nested: { n: 1 } };
+    await bus.publish({ key: 'shared' }, event);
+    const [received] = (await sub.next()).value as Array<{ nested: { n: number } }>;
+    expect(received).toBe(event);
+    expect(isShared(event)).toBe(true);
+    expect(Object.isFrozen(event.nested)).toBe(true);
   });
 
   it('a consumer that throws loses its own subscription, and the others still get the event', async () => {
