@@ -47,7 +47,7 @@ export const authedProcedure = t.procedure.use(async ({ ctx, next }) => {
   if (!ctx.user) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Sign in first' });
   // The narrowed type (`user` is not null below) without passing a context: `next({ ctx })`
   // makes tRPC copy the whole context into a new object (key by key, with defineProperty) on
-  // every call (measured: BENCHMARKS.md, "Where the time goes"). `ctx.user` was just checked.
+  // every call (measured: BENCHMARKS.md, "Figures quoted in the code"). `ctx.user` was just checked.
   return mapDomainErrors(await next<{ user: UserDTO }>({}));
 });
 

@@ -5,8 +5,8 @@
  *
  * Outside production `share()` freezes the whole tree, so code that changes a nested field after
  * publishing throws at once in development and tests instead of sending stale JSON. In
- * production it freezes the top level only (a tree walk per event is measurable on the fan-out
- * path, BENCHMARKS.md); the tests are what keep the rule.
+ * production it freezes the top level only, to keep a walk of every event's tree off the
+ * fan-out path; the tests, which run deep-frozen, are what keep the rule there.
  */
 
 /** Where the encoder keeps the JSON of a shared value (its own, and that of `[value]`). */

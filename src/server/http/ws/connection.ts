@@ -84,7 +84,7 @@ export class Connection<TContext> {
   contextError: unknown = undefined;
   /** Every subscription of the socket, by request id; stopped when the socket closes. */
   readonly subscriptions = new Map<RequestId, Stoppable>();
-  /** The signal of queries and mutations, aborted when the socket closes; made on first use (BENCHMARKS.md, per-socket memory). */
+  /** The signal of queries and mutations, aborted when the socket closes; made on first use (its cost: BENCHMARKS.md, "Figures quoted in the code"). */
   private requestsAbort: AbortController | null = null;
   isClosed = false;
   lastSeen = Date.now();
