@@ -89,7 +89,7 @@ export function applyLeanWSHandler<TRouter extends AnyTRPCRouter>(opts: WsAdapte
       opts.onLimit?.({ limit: 'requests', ws: connection.writer.ws });
       connection.writer.ws.close(WS_CLOSE.tooManyRequests, 'too many requests');
       // Nothing more of this socket runs, though its close handshake may take a while.
-      connection.closed();
+      connection.teardown();
     },
   };
 
@@ -108,7 +108,7 @@ export function applyLeanWSHandler<TRouter extends AnyTRPCRouter>(opts: WsAdapte
   wss.on('connection', (ws: WebSocket, req: IncomingMessage) => {
     const writer = new SocketWriter(ws, output, (bufferedBytes) => {
       opts.onLimit?.({ limit: 'output', ws, bufferedBytes });
-      connection.closed(); // its answers could not be sent: stop working for it now
+      connection.teardown(); // its answers could not be sent: stop working for it now
     });
     const connection: Connection<TContext> = new Connection<TContext>(writer, responder, limits);
     connections.add(connection);
@@ -123,7 +123,7 @@ export function applyLeanWSHandler<TRouter extends AnyTRPCRouter>(opts: WsAdapte
     ws.on('error', (cause) => responder.socketError(connection.ctx, cause));
     ws.once('close', () => {
       connections.delete(connection);
-      connection.closed();
+      connection.teardown();
     });
   });
 

@@ -110,7 +110,7 @@ export class Connection<TContext> {
   }
 
   /** The socket closed (or is closing on a limit): ends its subscriptions, aborts its requests, drops those waiting. */
-  closed() {
+  teardown() {
     if (this.isClosed) return;
     this.isClosed = true;
     this.slots.clear();

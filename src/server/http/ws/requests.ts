@@ -30,7 +30,8 @@ export async function handleRequest<TContext>(core: RequestContext, connection: 
     subscription = openSubscription(core, connection, id, jsonrpc, call);
     if (!subscription) return;
   }
-  const admitted = await connection.slots.acquire();
+  const slot = connection.slots.acquire();
+  const admitted = typeof slot === 'boolean' ? slot : await slot; // no extra turn when a slot is free
   if (!admitted) {
     if (connection.isClosed) return;
     const error = new TRPCError({ code: 'TOO_MANY_REQUESTS', message: `At most ${core.limits.maxInFlight + core.limits.maxWaiting} requests pending per connection` });

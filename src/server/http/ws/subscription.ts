@@ -17,7 +17,8 @@ export class ActiveSubscription<TContext> implements Stoppable, PushSink<unknown
   private iterator: AsyncIterator<unknown> | null = null;
   ended = false;
   private pull: { onNext: (result: IteratorResult<unknown>) => void; onError: (cause: unknown) => void } | null = null;
-  readonly abort = new AbortController();
+  /** Aborted when the subscription ends, however it ends: the signal its procedure was given. */
+  private readonly ending = new AbortController();
 
   constructor(
     private readonly connection: Connection<TContext>,
@@ -27,7 +28,7 @@ export class ActiveSubscription<TContext> implements Stoppable, PushSink<unknown
   ) {}
 
   get signal(): AbortSignal {
-    return this.abort.signal;
+    return this.ending.signal;
   }
 
   start(iterator: AsyncIterator<unknown>) {
@@ -100,7 +101,7 @@ export class ActiveSubscription<TContext> implements Stoppable, PushSink<unknown
   private forget() {
     const { subscriptions } = this.connection;
     if (subscriptions.get(this.id) === this) subscriptions.delete(this.id);
-    this.abort.abort();
+    this.ending.abort();
   }
 
   private returnIterator() {
