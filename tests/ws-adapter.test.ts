@@ -906,6 +906,14 @@ describe('connectionParams', () => {
     expect(server.contexts[0]!.connectionParams).toBeNull();
   });
 
+  it("keeps tRPC's message for params of a bad shape: Invalid connection params shape", async () => {
+    const server = await startServer();
+    const raw = await openRaw(server, '/?connectionParams=1');
+    raw.send({ method: 'connectionParams', data: { token: 5 } });
+    expect((await raw.next(isError(null))).json?.error?.message).toBe('Invalid connection params shape');
+    await raw.closed;
+  });
+
   for (const [name, frame] of [
     ['a non-string value', JSON.stringify({ method: 'connectionParams', data: { token: 5 } })],
     ['data that is not an object', JSON.stringify({ method: 'connectionParams', data: 'token' })],

@@ -39,7 +39,8 @@ export class Responder<TContext> {
 
   /** A query's result, or one value of a subscription (`path` set: it may be ephemeral). */
   data(writer: SocketWriter, id: RequestId, jsonrpc: JsonRpc, value: unknown, subscriptionPath?: string) {
-    const ephemeral = subscriptionPath !== undefined && this.isEphemeral !== undefined && this.isEphemeral(subscriptionPath, value);
+    // Asked only while the client is behind: the common path pays nothing for it.
+    const ephemeral = subscriptionPath !== undefined && this.isEphemeral !== undefined && writer.isBehind() && this.isEphemeral(subscriptionPath, value);
     const tracked = isTrackedEnvelope(value);
     if (!this.identityTransformer) {
       const result = tracked ? { type: 'data' as const, id: value[0], data: { id: value[0], data: value[1] } } : { type: 'data' as const, data: value };

@@ -45,6 +45,11 @@ export class SocketWriter {
     return this.ws.readyState === OPEN && !this.closing;
   }
 
+  /** More is owed to the client than ephemeral frames may join. */
+  isBehind(): boolean {
+    return this.ws.bufferedAmount > this.limits.shedEphemeralAboveBytes;
+  }
+
   /** One text frame. `ephemeral`: may be dropped while the client is behind. */
   write(text: string, ephemeral = false): void {
     if (!this.open || !this.admit(text.length, ephemeral)) return;
