@@ -76,7 +76,7 @@ export interface EventBus {
    * from `topics.all…` (key ending in `*`) receives every event whose key has that prefix.
    */
   subscribe<E>(topics: Topic<E> | readonly Topic<E>[], options: SubscribeOptions): BusSubscription<E>;
-  /** Number of live subscribers of a topic (diagnostics and tests). */
+  /** Number of live subscribers of a topic on this instance (the inbox fan-out skips topics nobody here reads). */
   listenerCount<E>(topic: Topic<E>): number;
   close(): Promise<void>;
 }
