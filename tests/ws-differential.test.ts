@@ -18,7 +18,7 @@ type Ctx = { token: string | null };
 
 function createRouter() {
   const t = initTRPC.context<Ctx>().create();
-  let gate: Promise<void> = Promise.resolve();
+  let gate: { promise: Promise<void>; open(): void } = { promise: Promise.resolve(), open: () => undefined };
   return t.router({
     echo: t.procedure.input(z.unknown()).query(({ input }) => input),
     whoami: t.procedure.query(({ ctx }) => ctx.token),
@@ -59,18 +59,18 @@ function createRouter() {
         return () => undefined;
       }),
     ),
-    /** Takes a while to return its stream (until `slowGate` opens). */
+    /** Returns its stream only once `openGate` is called (after `closeGate`). */
     slow: t.procedure.subscription(async () => {
-      await gate;
+      await gate.promise;
       return (async function* () {
         yield 'late';
       })();
     }),
     closeGate: t.procedure.mutation(() => {
       let open!: () => void;
-      gate = new Promise((resolve) => (open = resolve));
-      setTimeout(open, 100);
+      gate = { promise: new Promise((resolve) => (open = resolve)), open: () => open() };
     }),
+    openGate: t.procedure.mutation(() => gate.open()),
   });
 }
 
@@ -103,7 +103,8 @@ async function startServer(kind: 'trpc' | 'ours', mode: Mode): Promise<Server> {
   };
 }
 
-type Frame = string | { binary: Buffer } | { pauseMs: number };
+/** A frame to send, or `until`: wait until an answer containing that text has arrived. */
+type Frame = string | { binary: Buffer } | { until: string };
 /** `silent`: neither adapter answers anything. */
 type Scenario = { name: string; frames: Frame[]; query?: string; mode?: Mode; differs?: KnownDifference; silent?: true };
 
@@ -133,7 +134,7 @@ const SCENARIOS: Scenario[] = [
   { name: 'an error mid-stream (error, then stopped)', frames: [request(1, 'subscription', 'explode')] },
   { name: 'a value that cannot be serialized', frames: [request(1, 'subscription', 'unserializable')] },
   { name: 'an observable subscription', frames: [request(1, 'subscription', 'legacy', { count: 2 })] },
-  { name: 'subscription.stop', frames: [request(1, 'subscription', 'forever'), { pauseMs: 50 }, JSON.stringify({ id: 1, method: 'subscription.stop' })] },
+  { name: 'subscription.stop', frames: [request(1, 'subscription', 'forever'), { until: '"first"' }, JSON.stringify({ id: 1, method: 'subscription.stop' })] },
   { name: 'subscription.stop of an unknown id', frames: [JSON.stringify({ id: 9, method: 'subscription.stop' })], silent: true },
   { name: 'invalid subscription input', frames: [request(1, 'subscription', 'plain', { count: 'x' })] },
   { name: 'PING', frames: ['PING', 'PONG'] },
@@ -146,7 +147,13 @@ const SCENARIOS: Scenario[] = [
   { name: 'a binary frame', frames: [{ binary: Buffer.from(request(1, 'query', 'echo', 1)) }], differs: 'binaryFrame' },
   {
     name: 'subscription.stop while the procedure runs',
-    frames: [request(0, 'mutation', 'closeGate'), { pauseMs: 30 }, request(1, 'subscription', 'slow'), { pauseMs: 30 }, JSON.stringify({ id: 1, method: 'subscription.stop' })],
+    frames: [
+      request(0, 'mutation', 'closeGate'),
+      { until: '"id":0' },
+      request(1, 'subscription', 'slow'),
+      JSON.stringify({ id: 1, method: 'subscription.stop' }),
+      request(2, 'mutation', 'openGate'),
+    ],
     differs: 'stopWhileProcedureRuns',
   },
   { name: 'a duplicate subscription id', frames: [`[${request(1, 'subscription', 'forever')},${request(1, 'subscription', 'forever')}]`], differs: 'duplicateIdOrder' },
@@ -172,7 +179,10 @@ async function run(server: Server, scenario: Scenario): Promise<Outcome> {
   for (const frame of scenario.frames) {
     if (typeof frame === 'string') ws.send(frame);
     else if ('binary' in frame) ws.send(frame.binary, { binary: true });
-    else await new Promise((resolve) => setTimeout(resolve, frame.pauseMs));
+    else {
+      const deadline = Date.now() + 3_000;
+      while (!raw.some((text) => text.includes(frame.until)) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+    }
   }
   lastFrameAt = Date.now();
   const deadline = Date.now() + 3_000;

@@ -83,7 +83,7 @@ export function applyLeanWSHandler<TRouter extends AnyTRPCRouter>(opts: WsAdapte
     transformer: config.transformer,
     maxSubscriptions: opts.maxSubscriptions ?? Number.POSITIVE_INFINITY,
     limits,
-    createContext: (connection, req, connectionParams) => createContext(connection, req, connectionParams),
+    createContext,
     onFlood(connection) {
       if (connection.isClosed || !connection.writer.open) return;
       opts.onLimit?.({ limit: 'requests', ws: connection.writer.ws });

@@ -49,7 +49,8 @@ export class RequestBudget {
  */
 export class RequestSlots {
   private running = 0;
-  private readonly waiting: Array<(admitted: boolean) => void> = [];
+  /** Made on first use: most sockets never have a request waiting. */
+  private waiting: Array<(admitted: boolean) => void> | null = null;
 
   constructor(private readonly limits: Pick<RequestLimits, 'maxInFlight' | 'maxWaiting'>) {}
 
@@ -59,19 +60,22 @@ export class RequestSlots {
       this.running++;
       return true;
     }
-    if (this.waiting.length >= this.limits.maxWaiting) return false;
-    return new Promise((resolve) => this.waiting.push(resolve));
+    const waiting = (this.waiting ??= []);
+    if (waiting.length >= this.limits.maxWaiting) return false;
+    return new Promise((resolve) => waiting.push(resolve));
   }
 
   release() {
-    const next = this.waiting.shift();
+    const next = this.waiting?.shift();
     if (next) next(true);
     else this.running--;
   }
 
   /** The socket closed: nothing waiting will run. */
   clear() {
-    for (const resolve of this.waiting.splice(0)) resolve(false);
+    const waiting = this.waiting ?? [];
+    this.waiting = null;
+    for (const resolve of waiting) resolve(false);
   }
 }
 

@@ -1,7 +1,8 @@
+import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import { WS_CLOSE } from './close-codes.js';
 import { textFrame, type BuiltFrame } from './frames.js';
-import { rawSocketOf, type RawSocket } from './raw-socket.js';
+import { rawSocketOf } from './raw-socket.js';
 
 const OPEN = 1;
 
@@ -27,7 +28,9 @@ const CLOSE_GRACE_MS = 1_000;
  * first, then the socket is closed.
  */
 export class SocketWriter {
-  private readonly raw: RawSocket;
+  private readonly socket: Duplex | null;
+  /** Frames may be written to `socket` as bytes (see raw-socket.ts). */
+  private readonly framesAllowed: boolean;
   private corked = false;
   private closing = false;
   /** Ephemeral frames dropped because the client was behind (diagnostics). */
@@ -38,7 +41,7 @@ export class SocketWriter {
     private readonly limits: OutputLimits,
     private readonly onOverflow: (bufferedBytes: number) => void,
   ) {
-    this.raw = rawSocketOf(ws);
+    ({ socket: this.socket, framesAllowed: this.framesAllowed } = rawSocketOf(ws));
   }
 
   get open(): boolean {
@@ -53,20 +56,20 @@ export class SocketWriter {
   /** One text frame. `ephemeral`: may be dropped while the client is behind. */
   write(text: string, ephemeral = false): void {
     if (!this.open || !this.admit(text.length, ephemeral)) return;
-    const { socket, framesAllowed } = this.raw;
+    const { socket } = this;
     if (!socket) return this.ws.send(text);
     this.cork(socket);
-    if (framesAllowed) socket.write(textFrame(text));
+    if (this.framesAllowed) socket.write(textFrame(text));
     else this.ws.send(text);
   }
 
   /** A frame built once for several sockets: its bytes are made on first use and shared. */
   writeBuilt(built: BuiltFrame, ephemeral = false): void {
     if (!this.open || !this.admit(built.text.length, ephemeral)) return;
-    const { socket, framesAllowed } = this.raw;
+    const { socket } = this;
     if (!socket) return this.ws.send(built.text);
     this.cork(socket);
-    if (framesAllowed) socket.write((built.frame ??= textFrame(built.text)));
+    if (this.framesAllowed) socket.write((built.frame ??= textFrame(built.text)));
     else this.ws.send(built.text);
   }
 
@@ -90,7 +93,7 @@ export class SocketWriter {
     setTimeout(() => this.ws.terminate(), CLOSE_GRACE_MS).unref();
   }
 
-  private cork(socket: NonNullable<RawSocket['socket']>) {
+  private cork(socket: Duplex) {
     if (this.corked) return;
     this.corked = true;
     socket.cork();
@@ -99,7 +102,7 @@ export class SocketWriter {
 
   private readonly uncork = () => {
     this.corked = false;
-    const { socket } = this.raw;
+    const { socket } = this;
     if (socket && !socket.destroyed) socket.uncork();
   };
 }
