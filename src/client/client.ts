@@ -11,7 +11,17 @@ export type RealtimeClientOptions = {
   onClose?: (cause?: { code?: number }) => void;
   /** Called with each reconnect attempt index, before waiting. */
   onRetry?: (attemptIndex: number) => void;
+  keepAlive?: KeepAliveOptions;
 };
+
+/**
+ * Client keepalive: a ping after `intervalMs` without traffic; no pong within `pongTimeoutMs`
+ * closes the socket, which starts the reconnect. This is what notices a socket that died
+ * silently (laptop asleep, network gone without a FIN). Shorter values suit tests.
+ */
+export type KeepAliveOptions = { intervalMs: number; pongTimeoutMs: number };
+
+export const DEFAULT_KEEPALIVE: KeepAliveOptions = { intervalMs: TIMINGS.keepAlivePingMs / 2, pongTimeoutMs: TIMINGS.keepAlivePongWaitMs };
 
 /** Reconnect delay: quick first retry, then doubling up to 10 s, with jitter so clients spread out. */
 export function reconnectDelayMs(attemptIndex: number, random: () => number = Math.random): number {
@@ -37,7 +47,7 @@ export function createRealtimeClient(options: RealtimeClientOptions = {}) {
     url: () => webSocketUrl(url),
     // Lazy while signed out: no anonymous socket; a signed-in client connects at once.
     lazy: { enabled: !options.connectNow, closeMs: 0 },
-    keepAlive: { enabled: true, intervalMs: TIMINGS.keepAlivePingMs / 2, pongTimeoutMs: TIMINGS.keepAlivePongWaitMs },
+    keepAlive: { enabled: true, ...(options.keepAlive ?? DEFAULT_KEEPALIVE) },
     retryDelayMs: (attemptIndex) => {
       options.onRetry?.(attemptIndex);
       return reconnectDelayMs(attemptIndex);

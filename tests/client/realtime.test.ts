@@ -52,6 +52,39 @@ describe('stream hub', () => {
     opened[0]!.handlers.onData('1', ['stale']);
     expect(listener).not.toHaveBeenCalled();
   });
+  it('accepts an OpenStream that calls back before it returns', () => {
+    const closed: string[] = [];
+    const received: string[][] = [];
+    const hub = createStreamHub<string>((_key, lastEventId, handlers) => {
+      // Replay delivered synchronously, inside open().
+      handlers.onData('5', [`replayed after ${lastEventId}`]);
+      return () => void closed.push('closed');
+    });
+    const off = hub.listen(1, { onEvents: (events) => received.push([...events]), lastEventId: '3' });
+    expect(received).toEqual([['replayed after 3']]);
+    expect(hub.positionOf(1)).toBe(5);
+    off();
+    expect(closed).toEqual(['closed']);
+  });
+
+  it('reopens a stream that ended with a retryable error from its position, not from now', () => {
+    const { opened } = { opened: [] as Array<{ lastEventId: string | null; handlers: StreamHandlers<string> }> };
+    const timers: Array<() => void> = [];
+    const hub = createStreamHub<string>(
+      (_key, lastEventId, handlers) => {
+        opened.push({ lastEventId, handlers });
+        return () => {};
+      },
+      { shouldReopen: (error) => error === 'lost', setTimer: (run) => void timers.push(run) },
+    );
+    hub.listen(1, { onEvents: () => {}, lastEventId: '2' });
+    opened[0]!.handlers.onData('8', ['a']);
+    opened[0]!.handlers.onError('lost');
+    timers.shift()!();
+    expect(opened.map((entry) => entry.lastEventId)).toEqual(['2', '8']);
+    opened[1]!.handlers.onError('forbidden');
+    expect(timers).toHaveLength(0);
+  });
 });
 
 describe('connection status', () => {

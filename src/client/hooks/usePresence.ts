@@ -4,15 +4,20 @@ import type { RouterOutputs } from '../trpc.js';
 
 type Presence = RouterOutputs['presence']['watch'] extends AsyncIterable<infer Batch> ? Batch extends ReadonlyArray<infer P> ? P : never : never;
 
+export type PresenceState = 'online' | 'offline' | 'unknown';
+
 /**
- * Online/offline state of some users: a snapshot first, then changes, live.
+ * Online/offline state of some users: a snapshot first, then changes, live (wsLink re-sends the
+ * subscription after a reconnect and the server answers with a fresh snapshot). While our own
+ * connection is down nobody's state is known, so it reads `unknown`, never a stale "online".
  *
  * @example
  * const presence = usePresence([2, 3]);
- * presence.isOnline(2); // true
+ * presence.stateOf(2); // 'online' | 'offline' | 'unknown'
  */
 export function usePresence(userIds: readonly number[]) {
-  const { realtime } = useRealtimeContext();
+  const { realtime, status } = useRealtimeContext();
+  const connected = status === 'online';
   const key = [...new Set(userIds)].sort((a, b) => a - b).join(',');
   const [byUser, setByUser] = useState<ReadonlyMap<number, Presence>>(() => new Map());
 
@@ -34,12 +39,21 @@ export function usePresence(userIds: readonly number[]) {
     return () => subscription.unsubscribe();
   }, [realtime, key]);
 
-  return useMemo(
-    () => ({
+  // A snapshot from before a loss is stale: forget it until the resent subscription answers.
+  useEffect(() => {
+    if (!connected) setByUser((current) => (current.size === 0 ? current : new Map()));
+  }, [connected]);
+
+  return useMemo(() => {
+    const stateOf = (userId: number): PresenceState => {
+      const presence = connected ? byUser.get(userId) : undefined;
+      return presence ? (presence.status === 'online' ? 'online' : 'offline') : 'unknown';
+    };
+    return {
       byUser,
-      isOnline: (userId: number) => byUser.get(userId)?.status === 'online',
+      stateOf,
+      isOnline: (userId: number) => stateOf(userId) === 'online',
       lastSeenAt: (userId: number) => byUser.get(userId)?.lastSeenAt ?? null,
-    }),
-    [byUser],
-  );
+    };
+  }, [byUser, connected]);
 }

@@ -50,6 +50,16 @@ export function createConversationStore<M extends SequencedMessage>() {
           : current,
       );
     },
+    /** Shows the outbox: every conversation's pending list becomes exactly its entries, in order. */
+    replacePending(entries: readonly PendingMessage[]) {
+      const ids = new Set([...snapshots.keys(), ...entries.map((entry) => entry.conversationId)]);
+      for (const conversationId of ids) {
+        const mine = entries.filter((entry) => entry.conversationId === conversationId);
+        update(conversationId, (current) =>
+          current.pending.length === 0 && mine.length === 0 ? current : { ...current, pending: mine },
+        );
+      }
+    },
     findPending(conversationId: number, clientMessageId: string): PendingMessage | undefined {
       return snapshots.get(conversationId)?.pending.find((item) => item.clientMessageId === clientMessageId);
     },
