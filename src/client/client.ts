@@ -1,5 +1,6 @@
 import { createWSClient, httpBatchLink, splitLink, wsLink, type TRPCWebSocketClient } from '@trpc/client';
 import { TIMINGS } from '../shared/limits.js';
+import { withCloseTimeout } from './logic/websocket-watchdog.js';
 import { trpc } from './trpc.js';
 
 export type RealtimeClientOptions = {
@@ -43,11 +44,14 @@ export function webSocketUrl(url: string, page?: { protocol: string; host: strin
  */
 export function createRealtimeClient(options: RealtimeClientOptions = {}) {
   const url = options.url ?? '/trpc';
+  const keepAlive = options.keepAlive ?? DEFAULT_KEEPALIVE;
   const wsClient: TRPCWebSocketClient = createWSClient({
     url: () => webSocketUrl(url),
+    // A socket the keepalive gave up on must close now, not when the browser's handshake times out.
+    WebSocket: typeof WebSocket === 'undefined' ? undefined : withCloseTimeout(WebSocket, Math.max(1_000, keepAlive.pongTimeoutMs)),
     // Lazy while signed out: no anonymous socket; a signed-in client connects at once.
     lazy: { enabled: !options.connectNow, closeMs: 0 },
-    keepAlive: { enabled: true, ...(options.keepAlive ?? DEFAULT_KEEPALIVE) },
+    keepAlive: { enabled: true, ...keepAlive },
     retryDelayMs: (attemptIndex) => {
       options.onRetry?.(attemptIndex);
       return reconnectDelayMs(attemptIndex);

@@ -60,6 +60,15 @@ export function createConversationStore<M extends SequencedMessage>() {
         );
       }
     },
+    /** Messages not yet stored by the server (pending or failed), over all conversations. */
+    pendingTotal(): { pending: number; failed: number } {
+      let pending = 0;
+      let failed = 0;
+      for (const snapshot of snapshots.values()) {
+        for (const item of snapshot.pending) item.status === 'failed' ? failed++ : pending++;
+      }
+      return { pending, failed };
+    },
     findPending(conversationId: number, clientMessageId: string): PendingMessage | undefined {
       return snapshots.get(conversationId)?.pending.find((item) => item.clientMessageId === clientMessageId);
     },
