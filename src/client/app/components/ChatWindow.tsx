@@ -31,9 +31,10 @@ export function ChatWindow({ conversation, me, onClose }: { conversation: Conver
   const newest = useRef(0);
   newest.current = newestSeq(messages) ?? 0;
 
-  const nameOf = (userId: number) => conversation.members.find((member) => member.id === userId)?.username ?? 'Someone';
-  const nameRef = useRef(nameOf);
-  nameRef.current = nameOf;
+  // Names of everyone ever seen in this chat: a member who left keeps a name in "… left".
+  const knownNames = useRef(new Map<number, string>());
+  for (const member of conversation.members) knownNames.current.set(member.id, member.username);
+  const nameOf = (userId: number) => (userId === me.id ? 'You' : knownNames.current.get(userId) ?? 'Someone');
 
   // Membership changes: both the header's count and the members panel refetch, and a line shows.
   useConversationEvents(conversation.id, (events) => {
@@ -46,7 +47,8 @@ export function ChatWindow({ conversation, me, onClose }: { conversation: Conver
       ...changes.map((change, index) => ({
         key: `member-${Date.now()}-${index}`,
         afterSeq: newest.current,
-        text: `${change.userId === me.id ? 'You' : nameRef.current(change.userId)} ${CHANGE_TEXT[change.change]}`,
+        userId: change.userId,
+        text: CHANGE_TEXT[change.change],
       })),
     ]);
   });

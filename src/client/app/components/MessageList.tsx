@@ -6,7 +6,7 @@ import type { Message } from '../../trpc.js';
 import { MessageText } from './MessageText.js';
 
 /** A live "joined"/"left" line, shown after the newest message held when it happened. */
-export type MemberLine = { key: string; afterSeq: number; text: string };
+export type MemberLine = { key: string; afterSeq: number; userId: number; text: string };
 
 type Props = {
   items: readonly MessageItem<Message>[];
@@ -42,7 +42,8 @@ export function MessageList({ items, memberLines, me, isGroup, connection, nameO
   const pushLinesUpTo = (seq: number) => {
     while (lineIndex < memberLines.length && memberLines[lineIndex]!.afterSeq < seq) {
       const line = memberLines[lineIndex++]!;
-      rows.push(<li key={line.key} className="member-line muted">{line.text}</li>);
+      // Named at render time: a joiner's name arrives with the refetched member list.
+      rows.push(<li key={line.key} className="member-line muted">{`${nameOf(line.userId)} ${line.text}`}</li>);
     }
   };
 
