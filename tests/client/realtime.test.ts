@@ -95,6 +95,8 @@ describe('connection status', () => {
     expect(connectionStatus({ ...base, hasError: true, everOpened: true, failedAttempts: 1 })).toBe('reconnecting');
     expect(connectionStatus({ ...base, hasError: true, everOpened: true, failedAttempts: 6 })).toBe('offline');
     expect(connectionStatus({ ...base, browserOnline: false, everOpened: true })).toBe('offline');
+    // An open socket while the browser says offline is not "online": it can deliver nothing.
+    expect(connectionStatus({ ...base, state: 'pending', browserOnline: false, everOpened: true })).toBe('offline');
   });
 });
 

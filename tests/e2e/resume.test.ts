@@ -29,9 +29,11 @@ const OFFLINE_MS = 5_000;
 const INIT_SCRIPT = `(() => {
   window.__realtimeOptions = { keepAlive: ${JSON.stringify(KEEPALIVE)} };
   const Native = window.WebSocket;
+  window.__socketsCreated = 0;
   window.WebSocket = class extends Native {
     constructor(url, protocols) {
       super(sessionStorage.getItem('e2e-block-sockets') === '1' ? 'ws://127.0.0.1:9/blocked' : url, protocols);
+      window.__socketsCreated += 1;
     }
   };
 })();`;
@@ -92,6 +94,8 @@ describe.skipIf(!run)('never miss a message (Chromium, two users, a server proce
     }, 30_000);
   }
 
+  const socketsCreated = (page: Page) => page.evaluate(() => (window as unknown as { __socketsCreated: number }).__socketsCreated);
+
   async function waitOnline(page: Page) {
     await page.locator('.conn-online').waitFor(WAIT);
   }
@@ -112,9 +116,14 @@ describe.skipIf(!run)('never miss a message (Chromium, two users, a server proce
   });
 
   it('network gone for longer than the keepalive: the open chat gets all 5 messages, once, in order', async () => {
+    const socketsBefore = await socketsCreated(pageA);
     await contextA.setOffline(true);
-    // The keepalive, not a close event, notices the dead socket.
     await pageA.locator('.conn-online').waitFor({ state: 'detached', timeout: 20_000 });
+    // No close event ever comes: the keepalive notices the dead socket, and the client gives up
+    // on it and starts reconnecting (a new socket) while still offline.
+    await eventually(async () => expect(await socketsCreated(pageA)).toBeGreaterThan(socketsBefore), 20_000);
+    // Our own connection is down: the peer's presence is unknown, not a stale "online".
+    await pageA.locator('[data-testid="peer-presence"][data-state="unknown"]').waitFor(WAIT);
     await pageA.waitForTimeout(OFFLINE_MS);
     const texts = [1, 2, 3, 4, 5].map((n) => `offline ${n}`);
     await send(pageB, texts);
@@ -124,10 +133,11 @@ describe.skipIf(!run)('never miss a message (Chromium, two users, a server proce
     await contextA.setOffline(false);
     await expectReceivedInOrder(pageA, texts);
     await waitOnline(pageA);
+    await pageA.locator('[data-testid="peer-presence"][data-state="online"]').waitFor(WAIT);
     await screenshot(pageA, 'resume-after-network-drop');
   });
 
-  it('server process restarted: the chat resumes from its newest seq', async () => {
+  it('server process restarted: the chat resumes from its newest seq', { timeout: 120_000 }, async () => {
     // Keep A's socket from coming back until B's messages are stored, so they must be replayed.
     await pageA.evaluate(() => sessionStorage.setItem('e2e-block-sockets', '1'));
     await server.stop();

@@ -32,14 +32,19 @@ export function serverProcess(port: number, databasePath: string): ServerProcess
         if (!response.ok) throw new Error(`status ${response.status}`);
       }, 30_000, 200);
     },
+    /** SIGTERM (graceful shutdown); SIGKILL if it has not exited within 5 s. */
     async stop() {
       const running = child;
       child = null;
-      if (!running || running.exitCode !== null) return;
-      await new Promise<void>((resolve) => {
-        running.once('exit', () => resolve());
-        running.kill('SIGTERM');
-      });
+      if (!running || running.exitCode !== null || running.signalCode !== null) return;
+      const exited = new Promise<void>((resolve) => running.once('exit', () => resolve()));
+      running.kill('SIGTERM');
+      const timer = setTimeout(() => {
+        console.warn('[server-process] no exit 5 s after SIGTERM: SIGKILL');
+        running.kill('SIGKILL');
+      }, 5_000);
+      await exited;
+      clearTimeout(timer);
     },
   };
 }
