@@ -10,10 +10,12 @@ export function logFormatFor(env: string): LogFormat {
   return env === 'development' ? 'pretty' : 'json';
 }
 
-export function createLogger(level: string, format: LogFormat = 'json'): Logger {
+/** `destination` defaults to stdout. */
+export function createLogger(level: string, format: LogFormat = 'json', destination?: NodeJS.WritableStream): Logger {
   const options = { level, base: undefined, redact: ['req.headers.cookie', 'headers.cookie'] };
-  if (format === 'json' || level === 'silent') return pino(options);
+  if (format === 'json' || level === 'silent') return destination ? pino(options, destination) : pino(options);
   // In-thread and synchronous: no worker to resolve in the bundled server, and nothing lost
   // when the process exits right after a fatal line.
-  return pino(options, pretty({ colorize: process.stdout.isTTY === true, sync: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' }));
+  const colorize = !destination && process.stdout.isTTY === true;
+  return pino(options, pretty({ colorize, sync: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', ...(destination ? { destination } : {}) }));
 }

@@ -105,6 +105,12 @@ describe.skipIf(!run)('groups: bell on a phone, members panel in sync', () => {
     // The invitation is settled: nothing left unread.
     await eventually(async () => expect(await bell(phonePage).getAttribute('aria-label')).toBe('Notifications (0 unread)'));
     await screenshot(phonePage, 'group-chat-phone');
+    // The chat has its own URL: Back returns to the list, Forward reopens the chat.
+    expect(new URL(phonePage.url()).pathname).toMatch(/^\/c\/\d+$/);
+    await phonePage.goBack();
+    await phonePage.getByRole('heading', { name: groupName }).waitFor({ state: 'detached', timeout: 10_000 });
+    await phonePage.goForward();
+    await phonePage.getByRole('heading', { name: groupName }).waitFor(WAIT);
   });
 
   it('members panel and header agree after an accept and a leave; the stale error is gone', async () => {

@@ -1,4 +1,6 @@
 import { useEffect, useMemo, useState } from 'react';
+import { isRetryable } from '../logic/errors.js';
+import { keepSubscribed } from '../logic/keep-subscribed.js';
 import { useRealtimeContext } from '../RealtimeProvider.js';
 import type { RouterOutputs } from '../trpc.js';
 
@@ -24,19 +26,23 @@ export function usePresence(userIds: readonly number[]) {
   useEffect(() => {
     if (key === '') return;
     const ids = key.split(',').map(Number);
-    const subscription = realtime.trpcClient.presence.watch.subscribe(
-      { userIds: ids },
-      {
-        onData: (batch) =>
-          setByUser((current) => {
-            const next = new Map(current);
-            for (const presence of batch) next.set(presence.userId, presence);
-            return next;
-          }),
-        onError: () => {},
+    // Not tracked: a reopened watch starts with a fresh snapshot, which is all it needs.
+    return keepSubscribed<readonly Presence[]>(
+      (_lastEventId, handlers) => {
+        const subscription = realtime.trpcClient.presence.watch.subscribe(
+          { userIds: ids },
+          { onData: (batch) => handlers.onData(undefined, batch), onError: handlers.onError },
+        );
+        return () => subscription.unsubscribe();
       },
+      (batch) =>
+        setByUser((current) => {
+          const next = new Map(current);
+          for (const presence of batch) next.set(presence.userId, presence);
+          return next;
+        }),
+      { lastEventId: null, shouldRetry: isRetryable },
     );
-    return () => subscription.unsubscribe();
   }, [realtime, key]);
 
   // A snapshot from before a loss is stale: forget it until the resent subscription answers.
