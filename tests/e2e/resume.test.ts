@@ -112,6 +112,10 @@ describe.skipIf(!run)('never miss a message (Chromium, two users, a server proce
     await pageB.reload();
     // The per-chat URL brings the same chat back after a reload.
     await theirs(pageB).filter({ hasText: 'Hi Ben' }).waitFor(WAIT);
+    // A's chat freshly loaded from history, with no live event since: the case that once
+    // subscribed "from now" (lastEventId null) and so could not resume.
+    await pageA.reload();
+    await pageA.locator('.message.mine .bubble', { hasText: 'Hi Ben' }).waitFor(WAIT);
     await waitOnline(pageA);
   });
 

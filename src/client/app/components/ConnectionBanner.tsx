@@ -4,7 +4,7 @@ import { useConnectionState, useRealtimeContext } from '../../RealtimeProvider.j
 
 const TEXT = {
   reconnecting: 'Connection lost. Reconnecting…',
-  offline: 'You are offline. What you write is kept and sent when the connection is back.',
+  offline: 'You are offline.',
 } as const;
 
 /** Shown while the live connection is down, and while the outbox holds unsent messages. */
@@ -17,9 +17,12 @@ export function ConnectionBanner() {
   if (!down && waiting === 0) return null;
   return (
     <div className={`banner banner-${down ? status : 'waiting'}`} role="status" aria-live="polite">
-      {down && TEXT[status]}
-      {down && waiting > 0 && ' '}
-      {waiting > 0 && <span className="outbox-count">{plural(waiting, 'message', 'messages')} waiting to be sent</span>}
+      {down && TEXT[status]}{' '}
+      {waiting > 0 ? (
+        <span className="outbox-count">{plural(waiting, 'message', 'messages')} waiting to be sent.</span>
+      ) : (
+        'What you write will be sent when the connection is back.'
+      )}
     </div>
   );
 }
