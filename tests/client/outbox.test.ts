@@ -23,11 +23,12 @@ const refusal = (code: string, message: string) => TRPCClientError.from({ error:
 
 /** An outbox whose sends succeed only while `up` is true; timers run when the test says so. */
 function setup(storage = memoryStorage()) {
-  const state = { up: false, sent: [] as string[], timers: [] as Array<() => void>, shown: [] as string[][], refuse: new Set<string>() };
+  const state = { up: false, attempts: [] as string[], sent: [] as string[], timers: [] as Array<() => void>, shown: [] as string[][], refuse: new Set<string>() };
   const outbox = createOutbox<{ clientMessageId: string }>({
     storage,
     storageKey: 'outbox',
     send: async (item) => {
+      state.attempts.push(item.clientMessageId);
       if (state.refuse.has(item.clientMessageId)) throw refusal('BAD_REQUEST', 'too long');
       if (!state.up) throw new TypeError('Failed to fetch');
       state.sent.push(item.clientMessageId);
@@ -92,6 +93,8 @@ describe('outbox', () => {
     state.timers.shift()?.();
     await settle();
     expect(state.sent).toEqual(['good']);
+    // The refusal was tried once; the network failure again until it went through, same id.
+    expect(state.attempts).toEqual(['bad', 'good', 'good']);
     outbox.discard('bad');
     expect(outbox.entries()).toEqual([]);
   });

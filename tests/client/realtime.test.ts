@@ -1,7 +1,5 @@
-import { TRPCClientError } from '@trpc/client';
 import { describe, expect, it, vi } from 'vitest';
 import { reconnectDelayMs, webSocketUrl } from '../../src/client/client.js';
-import { sendWithRetry } from '../../src/client/hooks/useSendMessage.js';
 import { connectionStatus, type SocketState } from '../../src/client/logic/connection.js';
 import { createStreamHub, type StreamHandlers } from '../../src/client/logic/stream-hub.js';
 
@@ -109,29 +107,5 @@ describe('client helpers', () => {
   it('derives the WebSocket URL from the page', () => {
     expect(webSocketUrl('/trpc', { protocol: 'https:', host: 'chat.example' })).toBe('wss://chat.example/trpc');
     expect(webSocketUrl('http://localhost:3000/trpc')).toBe('ws://localhost:3000/trpc');
-  });
-
-  it('sendWithRetry retries network failures with the same call, and stops at refusals', async () => {
-    const sleep = async () => {};
-    let calls = 0;
-    const flaky = () => (++calls < 3 ? Promise.reject(new TypeError('fetch failed')) : Promise.resolve('ok'));
-    await expect(sendWithRetry(flaky, { attempts: 4 }, sleep)).resolves.toBe('ok');
-    expect(calls).toBe(3);
-
-    let attempts = 0;
-    const down = () => {
-      attempts++;
-      return Promise.reject(new TypeError('fetch failed'));
-    };
-    await expect(sendWithRetry(down, { attempts: 4 }, sleep)).rejects.toThrow('fetch failed');
-    expect(attempts).toBe(4);
-
-    let refused = 0;
-    const forbidden = () => {
-      refused++;
-      return Promise.reject(new TRPCClientError('no', { result: { error: { code: -32003, message: 'no', data: { code: 'FORBIDDEN' } } } as never }));
-    };
-    await expect(sendWithRetry(forbidden, { attempts: 4 }, sleep)).rejects.toThrow('no');
-    expect(refused).toBe(1);
   });
 });

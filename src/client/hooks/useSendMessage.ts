@@ -1,36 +1,9 @@
 import { useCallback } from 'react';
 import { newClientMessageId } from '../../shared/ids.js';
-import { isRetryable } from '../logic/errors.js';
 import { useRealtimeContext } from '../RealtimeProvider.js';
 import type { Message } from '../trpc.js';
 
-export type SendOptions = {
-  /** Attempts before a message is marked failed (default 4). */
-  attempts?: number;
-  /** Delay before retry n (1-based). */
-  retryDelayMs?: (retry: number) => number;
-};
-
 export { newClientMessageId };
-
-/**
- * Sends `send` up to `attempts` times with the same arguments, so a retry after a lost response
- * cannot duplicate (the server is idempotent by clientMessageId). Refusals are not retried.
- */
-export async function sendWithRetry<T>(
-  send: () => Promise<T>,
-  { attempts = 4, retryDelayMs = (retry: number) => Math.min(500 * 2 ** (retry - 1), 4_000) }: SendOptions = {},
-  sleep: (ms: number) => Promise<void> = (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await send();
-    } catch (error) {
-      if (attempt >= attempts || !isRetryable(error)) throw error;
-      await sleep(retryDelayMs(attempt));
-    }
-  }
-}
 
 /**
  * Sends to a conversation through the outbox: the message shows at once as pending (also while
