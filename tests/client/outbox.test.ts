@@ -99,6 +99,21 @@ describe('outbox', () => {
     expect(outbox.entries()).toEqual([]);
   });
 
+  it("two tabs of one user keep each other's unsent messages in the shared storage", async () => {
+    const storage = memoryStorage();
+    const tabA = setup(storage);
+    const tabB = setup(storage);
+    void tabA.outbox.enqueue(entry('from-a'));
+    void tabB.outbox.enqueue(entry('from-b'));
+    await settle();
+    expect(loadEntries(storage, 'outbox').map((item) => item.clientMessageId).sort()).toEqual(['from-a', 'from-b']);
+    tabA.state.up = true;
+    tabA.outbox.wake();
+    await settle();
+    expect(tabA.state.sent).toEqual(['from-a']);
+    expect(loadEntries(storage, 'outbox').map((item) => item.clientMessageId)).toEqual(['from-b']);
+  });
+
   it('ignores unreadable storage', () => {
     const storage = memoryStorage();
     storage.setItem('outbox', '{not json');

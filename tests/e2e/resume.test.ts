@@ -138,6 +138,8 @@ describe.skipIf(!run)('never miss a message (Chromium, two users, a server proce
     await expectReceivedInOrder(pageA, texts);
     await waitOnline(pageA);
     await pageA.locator('[data-testid="peer-presence"][data-state="online"]').waitFor(WAIT);
+    // The conversation list resumed too: its preview shows the newest message.
+    await pageA.locator('.conversation', { hasText: bob.username }).locator('.conversation-last', { hasText: 'offline 5' }).waitFor(WAIT);
     await screenshot(pageA, 'resume-after-network-drop');
   });
 

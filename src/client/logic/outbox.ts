@@ -56,6 +56,8 @@ const defaultTimer = (run: () => void, ms: number) => {
 export function createOutbox<M>(options: OutboxOptions<M>) {
   const { storage, storageKey, send, onChange, onSent, retryDelayMs = defaultDelay, setTimer = defaultTimer } = options;
   let entries = loadEntries(storage, storageKey).map((entry) => ({ ...entry, senderId: entry.senderId ?? 0 }));
+  /** Every id this tab has held (loaded or written): the rest of the stored queue is another tab's. */
+  const known = new Set(entries.map((entry) => entry.clientMessageId));
   const waiters = new Map<string, (message: M | null) => void>();
   let flushing = false;
   let failures = 0;
@@ -64,9 +66,14 @@ export function createOutbox<M>(options: OutboxOptions<M>) {
 
   function commit(next: PendingMessage[]) {
     entries = next;
+    for (const entry of entries) known.add(entry.clientMessageId);
     try {
-      if (entries.length === 0) storage?.removeItem(storageKey);
-      else storage?.setItem(storageKey, JSON.stringify(entries));
+      // Another tab of the same user shares the key: keep what it queued (ids this tab never
+      // had), so neither overwrites the other's unsent messages.
+      const others = loadEntries(storage, storageKey).filter((entry) => !known.has(entry.clientMessageId));
+      const all = [...others, ...entries];
+      if (all.length === 0) storage?.removeItem(storageKey);
+      else storage?.setItem(storageKey, JSON.stringify(all));
     } catch {
       // Storage full or blocked: the queue still works for this page.
     }
