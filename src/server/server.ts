@@ -6,7 +6,7 @@ import { defaultConfig, type Config } from './config.js';
 import type { AppDeps } from './context.js';
 import { openOrm, type Orm } from './db/orm.js';
 import { createHttpServer } from './http/server.js';
-import { createLogger, type Logger } from './logger.js';
+import { createLogger, logFormatFor, type Logger } from './logger.js';
 import { createServices } from './services/index.js';
 import type { ServiceOptions } from './services/index.js';
 
@@ -38,7 +38,7 @@ export type RealtimeServer = {
 /** Builds the whole server (database, bus, services, HTTP + WebSocket) without listening yet. */
 export async function createServer(options: CreateServerOptions = {}): Promise<RealtimeServer> {
   const config = defaultConfig(options.config);
-  const logger = options.logger ?? createLogger(config.logLevel);
+  const logger = options.logger ?? createLogger(config.logLevel, logFormatFor(config.env));
   const orm = options.orm ?? (await openOrm({ dbPath: config.databasePath, logger }));
   const bus = options.bus ?? createMemoryBus();
   const base = { orm, bus, clock: options.clock ?? systemClock, config, logger };

@@ -50,7 +50,7 @@ export function createHttpServer(deps: AppDeps, { staticDir }: HttpOptions) {
       });
     },
   });
-  const staticHandler = staticDir ? createStaticHandler(staticDir) : null;
+  const staticHandler = staticDir ? createStaticHandler(staticDir, logger) : null;
 
   const server: Server = createNodeServer((req, res) => {
     if (req.url === API_PATH || req.url?.startsWith(`${API_PATH}/`) || req.url?.startsWith(`${API_PATH}?`)) {
