@@ -23,8 +23,12 @@ export async function lockCommitOrder(tx: EntityManager, entity: { meta: { class
   await tx.execute('SELECT pg_advisory_xact_lock(hashtext(?))', [`commit-order:${table}`], 'run');
 }
 
-/** Runs `work` in a transaction holding `entity`'s commit-order lock. */
+/**
+ * Runs `work` in a transaction holding `entity`'s commit-order lock (PostgreSQL). On SQLite it
+ * runs as it is: commits are in order there, and a single statement needs no transaction.
+ */
 export function inCommitOrder<T>(orm: { em: EntityManager }, entity: { meta: { className: string } }, work: (tx: EntityManager) => Promise<T>): Promise<T> {
+  if (storeKindOf({ config: orm.em.config }) !== 'postgresql') return work(orm.em);
   return inTransaction(orm, async (tx) => {
     await lockCommitOrder(tx, entity);
     return work(tx);
