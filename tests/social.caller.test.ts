@@ -54,10 +54,10 @@ describe('typing', () => {
     expect(await events(iterator, 1)).toEqual([typing(true)]);
 
     clock.advance(5_999);
-    expect(app.services.typing.typists(conversationId)).toEqual([alice!.id]);
+    expect(await app.services.typing.typists(conversationId)).toEqual([alice!.id]);
     clock.advance(1); // 6 s without renewal
     expect(await events(iterator, 1)).toEqual([typing(false)]);
-    expect(app.services.typing.typists(conversationId)).toEqual([]);
+    expect(await app.services.typing.typists(conversationId)).toEqual([]);
 
     await alice!.caller.typing.start({ conversationId });
     await alice!.caller.typing.stop({ conversationId });
@@ -94,12 +94,12 @@ describe('typing', () => {
     await alice!.caller.typing.start({ conversationId });
     clock.advance(1_500);
     await alice!.caller.typing.start({ conversationId }); // the other tab renews the same state
-    expect(app.services.typing.typists(conversationId)).toEqual([alice!.id]);
+    expect(await app.services.typing.typists(conversationId)).toEqual([alice!.id]);
 
     const late = await subscribe(bob!, conversationId);
     expect(await events(late.iterator, 1)).toEqual([{ type: 'typing', conversationId, userId: alice!.id, typing: true }]);
     closeTab1();
-    expect(app.services.typing.typists(conversationId)).toEqual([alice!.id]);
+    expect(await app.services.typing.typists(conversationId)).toEqual([alice!.id]);
     closeTab2();
     expect(await events(late.iterator, 1)).toEqual([{ type: 'typing', conversationId, userId: alice!.id, typing: false }]);
     late.ac.abort();
@@ -111,7 +111,7 @@ describe('typing', () => {
     await expect(eve!.caller.typing.start({ conversationId })).rejects.toMatchObject({ code: 'FORBIDDEN' });
     await expect(eve!.caller.typing.stop({ conversationId })).rejects.toMatchObject({ code: 'FORBIDDEN' });
     await expect(eve!.caller.typing.start({} as never)).rejects.toMatchObject({ code: 'BAD_REQUEST' });
-    expect(app.services.typing.typists(conversationId)).toEqual([]);
+    expect(await app.services.typing.typists(conversationId)).toEqual([]);
   });
 });
 

@@ -53,7 +53,7 @@ export function createServices(deps: Deps, options: ServiceOptions = {}) {
     /** Stops timers (shutdown, end of a test). */
     async dispose() {
       typing.dispose();
-      presence.dispose();
+      await presence.dispose();
       await inboxFanout.stop();
     },
     rateLimits,

@@ -11,23 +11,34 @@ import { forbidden } from './errors.js';
  * (a Redis set of online users, with per-instance connection counts) implements the same calls.
  */
 export interface PresenceStore {
-  setOnline(userId: number): Promise<void>;
-  setOffline(userId: number): Promise<void>;
+  /** This instance now holds a connection of the user; true if they were offline everywhere. */
+  setOnline(userId: number): Promise<boolean>;
+  /** This instance holds none of the user's connections any more; true if they are now offline everywhere. */
+  setOffline(userId: number): Promise<boolean>;
   onlineAmong(userIds: readonly number[]): Promise<Set<number>>;
+  /**
+   * Registers who announces users whose last holder stopped renewing its claim (an instance that
+   * died): each such user is reported once, to one instance. A single process has none.
+   */
+  onExpired?(listener: (userId: number) => void): void;
+  close(): Promise<void>;
 }
 
 export function createMemoryPresenceStore(): PresenceStore {
   const online = new Set<number>();
   return {
     async setOnline(userId) {
+      if (online.has(userId)) return false;
       online.add(userId);
+      return true;
     },
     async setOffline(userId) {
-      online.delete(userId);
+      return online.delete(userId);
     },
     async onlineAmong(userIds) {
       return new Set(userIds.filter((id) => online.has(id)));
     },
+    async close() {},
   };
 }
 
@@ -46,7 +57,8 @@ export function createPresenceService(
       graceTimers.delete(userId);
       return;
     }
-    await store.setOnline(userId);
+    // Already online through another instance: nothing changes for watchers.
+    if (!(await store.setOnline(userId))) return;
     const lastSeenAt = new Date(clock.now()).toISOString();
     await bus.publish(topics.presence(userId), { userId, status: 'online', lastSeenAt });
   }
@@ -54,13 +66,20 @@ export function createPresenceService(
   async function goOffline(userId: number) {
     graceTimers.delete(userId);
     if (connections.isConnected(userId)) return;
+    // Still connected through another instance: not offline.
+    if (!(await store.setOffline(userId))) return;
+    await announceOffline(userId);
+  }
+
+  async function announceOffline(userId: number) {
     const lastSeen = new Date(clock.now());
-    await store.setOffline(userId);
     await orm.em.fork().nativeUpdate(User, { id: userId }, { lastSeenAt: lastSeen });
     await bus.publish(topics.presence(userId), { userId, status: 'offline', lastSeenAt: lastSeen.toISOString() });
   }
 
   const report = (error: unknown) => logger.error({ err: error }, 'presence update failed');
+  // Users held only by an instance that died go offline here, whichever instance sweeps first.
+  store.onExpired?.((userId) => void announceOffline(userId).catch(report));
   connections.onFirstConnection((userId) => void goOnline(userId).catch(report));
   connections.onLastDisconnection((userId) => {
     if (graceTimers.has(userId)) return;
@@ -101,9 +120,10 @@ export function createPresenceService(
       }));
     },
 
-    dispose() {
+    async dispose() {
       for (const timer of graceTimers.values()) clock.clearTimeout(timer);
       graceTimers.clear();
+      await store.close();
     },
   };
 }

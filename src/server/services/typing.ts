@@ -9,21 +9,23 @@ import type { Deps } from './deps.js';
  */
 export interface TypingStore {
   /** Marks the user typing until `expiresAt` unless the last accepted call is under `minIntervalMs` old. */
-  start(conversationId: number, userId: number, now: number, expiresAt: number, minIntervalMs: number): 'started' | 'renewed' | 'throttled';
+  start(conversationId: number, userId: number, now: number, expiresAt: number, minIntervalMs: number): Promise<'started' | 'renewed' | 'throttled'>;
   /** Clears the state; true if the user was typing. */
-  stop(conversationId: number, userId: number): boolean;
-  typists(conversationId: number): number[];
-  conversationsOf(userId: number): number[];
+  stop(conversationId: number, userId: number): Promise<boolean>;
+  /** Who is typing at `now` (an entry past its expiry is not, even if no timer cleared it). */
+  typists(conversationId: number, now: number): Promise<number[]>;
+  conversationsOf(userId: number): Promise<number[]>;
 }
 
 export function createMemoryTypingStore(): TypingStore {
   const byConversation = new Map<number, Map<number, { acceptedAt: number; expiresAt: number }>>();
   const byUser = new Map<number, Set<number>>();
   return {
-    start(conversationId, userId, now, expiresAt, minIntervalMs) {
+    async start(conversationId, userId, now, expiresAt, minIntervalMs) {
       let typists = byConversation.get(conversationId);
       if (!typists) byConversation.set(conversationId, (typists = new Map()));
-      const current = typists.get(userId);
+      const previous = typists.get(userId);
+      const current = previous && previous.expiresAt > now ? previous : undefined;
       if (current && now - current.acceptedAt < minIntervalMs) return 'throttled';
       typists.set(userId, { acceptedAt: now, expiresAt });
       let conversations = byUser.get(userId);
@@ -31,7 +33,7 @@ export function createMemoryTypingStore(): TypingStore {
       conversations.add(conversationId);
       return current ? 'renewed' : 'started';
     },
-    stop(conversationId, userId) {
+    async stop(conversationId, userId) {
       const typists = byConversation.get(conversationId);
       if (!typists?.delete(userId)) return false;
       if (typists.size === 0) byConversation.delete(conversationId);
@@ -40,8 +42,13 @@ export function createMemoryTypingStore(): TypingStore {
       if (conversations?.size === 0) byUser.delete(userId);
       return true;
     },
-    typists: (conversationId) => [...(byConversation.get(conversationId)?.keys() ?? [])],
-    conversationsOf: (userId) => [...(byUser.get(userId) ?? [])],
+    async typists(conversationId, now) {
+      const typists = byConversation.get(conversationId);
+      return typists ? [...typists].filter(([, state]) => state.expiresAt > now).map(([userId]) => userId) : [];
+    },
+    async conversationsOf(userId) {
+      return [...(byUser.get(userId) ?? [])];
+    },
   };
 }
 
@@ -57,7 +64,7 @@ export function createTypingService({ bus, clock, config, logger }: Deps, store:
     async start(conversationId: number, userId: number): Promise<void> {
       const { typingTtlMs, typingRenewMinMs } = config.timings;
       const now = clock.now();
-      const outcome = store.start(conversationId, userId, now, now + typingTtlMs, typingRenewMinMs);
+      const outcome = await store.start(conversationId, userId, now, now + typingTtlMs, typingRenewMinMs);
       if (outcome === 'throttled') return;
       const key = keyOf(conversationId, userId);
       const previous = timers.get(key);
@@ -75,15 +82,15 @@ export function createTypingService({ bus, clock, config, logger }: Deps, store:
       const timer = timers.get(key);
       if (timer !== undefined) clock.clearTimeout(timer);
       timers.delete(key);
-      if (store.stop(conversationId, userId)) await publish(conversationId, userId, false);
+      if (await store.stop(conversationId, userId)) await publish(conversationId, userId, false);
     },
 
     /** Ends every typing state of a user (their last connection closed). */
     async stopAll(userId: number): Promise<void> {
-      await Promise.all(store.conversationsOf(userId).map((conversationId) => service.stop(conversationId, userId)));
+      await Promise.all((await store.conversationsOf(userId)).map((conversationId) => service.stop(conversationId, userId)));
     },
 
-    typists: (conversationId: number) => store.typists(conversationId),
+    typists: (conversationId: number) => store.typists(conversationId, clock.now()),
 
     dispose() {
       for (const timer of timers.values()) clock.clearTimeout(timer);

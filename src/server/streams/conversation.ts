@@ -32,8 +32,7 @@ export async function openConversationStream(deps: AppDeps, { userId, conversati
   );
   // A late subscriber first learns who is typing now (taken after listening: a change in
   // between arrives again live, and typing events are idempotent).
-  const typing = deps.services.typing
-    .typists(conversationId)
+  const typing = (await deps.services.typing.typists(conversationId))
     .filter((typist) => typist !== userId)
     .map((typist): ConversationEvent => ({ type: 'typing', conversationId, userId: typist, typing: true }));
   return new LiveStream(live, new ConversationStreamLogic(deps.services, deps.orm, userId, conversationId, start, lastEventId != null, typing));

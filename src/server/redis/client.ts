@@ -1,0 +1,55 @@
+import { Redis, type RedisOptions } from 'ioredis';
+
+export type RedisClientOptions = {
+  /** `redis://…` or `rediss://…`. */
+  url: string;
+  /** Prepended to every key this client names (one prefix per deployment, or per test). */
+  keyPrefix?: string;
+  /** How long to keep trying at start before giving up with a clear error. */
+  connectTimeoutMs?: number;
+};
+
+export class RedisUnavailableError extends Error {}
+
+/**
+ * Opens an ioredis client and waits until it answers, for a bounded time. After start, ioredis
+ * reconnects by itself; commands issued while it is down fail at once (no offline queue), so a
+ * caller never hangs on a Redis that is away.
+ */
+export async function openRedis({ url, keyPrefix = '', connectTimeoutMs = 10_000 }: RedisClientOptions, extra: RedisOptions = {}): Promise<Redis> {
+  const redis = new Redis(url, {
+    keyPrefix,
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 2_000),
+    ...extra,
+  });
+  // ioredis emits 'error' on every failed reconnect; an unhandled one would crash the process.
+  redis.on('error', () => {});
+  const deadline = Date.now() + connectTimeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      if (redis.status === 'wait' || redis.status === 'end') await redis.connect();
+      await redis.ping();
+      return redis;
+    } catch (error) {
+      lastError = error;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+  redis.disconnect();
+  const host = safeHost(url);
+  throw new RedisUnavailableError(`REDIS_URL: Redis at ${host} did not answer within ${connectTimeoutMs} ms (${(lastError as Error)?.message ?? 'no answer'})`);
+}
+
+/** The host and port of a Redis URL, without its password. */
+export function safeHost(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.hostname}:${parsed.port || '6379'}`;
+  } catch {
+    return '(unparsable URL)';
+  }
+}

@@ -1,0 +1,33 @@
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { openRedis } from '../src/server/redis/client.js';
+
+export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+/** A Redis client whose keys all live under a prefix of their own, and a way to remove them. */
+export async function openTestRedis(prefix = `test:${randomUUID()}:`) {
+  const clients: Redis[] = [];
+  const open = async () => {
+    const client = await openRedis({ url: REDIS_URL, keyPrefix: prefix, connectTimeoutMs: 5_000 });
+    clients.push(client);
+    return client;
+  };
+  const redis = await open();
+  return {
+    prefix,
+    redis,
+    /** Another connection on the same prefix: another instance. */
+    open,
+    async cleanup() {
+      const admin = await openRedis({ url: REDIS_URL, connectTimeoutMs: 5_000 });
+      let cursor = '0';
+      do {
+        const [next, keys] = await admin.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+        cursor = next;
+        if (keys.length > 0) await admin.del(...keys);
+      } while (cursor !== '0');
+      admin.disconnect();
+      for (const client of clients) client.disconnect();
+    },
+  };
+}
