@@ -7,6 +7,26 @@ export type MemoryBusOptions = {
    * resynchronise (a slow or stalled consumer must not grow the heap without bound).
    */
   maxQueue?: number;
+  /** A topic (or pattern) got its first local subscriber: a networked bus subscribes upstream then. */
+  onTopicActive?: (key: string) => void;
+  /** A topic (or pattern) lost its last local subscriber. */
+  onTopicIdle?: (key: string) => void;
+};
+
+/** The in-process bus, plus what a networked bus built on it needs. */
+export type MemoryBus = EventBus & {
+  /**
+   * Tells every subscriber it may have missed events (the upstream connection dropped): each
+   * gets a batch, empty if nothing is queued, with `takeOverflow()` true, and resynchronises
+   * from the database.
+   */
+  markAllBehind(): void;
+  /**
+   * Delivers to this instance's subscribers of the exact key only, or to those of a pattern
+   * matching it only: a networked bus receives an event once per upstream subscription (a
+   * channel and a pattern covering it are two), and hands each copy to its own subscribers.
+   */
+  deliver<E>(topic: Topic<E>, event: E, to: 'exact' | 'pattern'): void;
 };
 
 /** What `publish` returns: delivery to the queues is synchronous, so one settled promise serves every call. */
@@ -24,14 +44,14 @@ function patternPrefix(key: string): string | null {
  * involved (no listener limits, no per-iterator buffers of `events.on`). One process is one
  * instance, so `publishLocal` is `publish`.
  */
-export function createMemoryBus({ maxQueue = 10_000 }: MemoryBusOptions = {}): EventBus {
-  const registry = new Registry(maxQueue);
+export function createMemoryBus({ maxQueue = 10_000, onTopicActive, onTopicIdle }: MemoryBusOptions = {}): MemoryBus {
+  const registry = new Registry(maxQueue, onTopicActive, onTopicIdle);
 
-  function publish<E>(topic: Topic<E>, event: E) {
+  function publish<E>(topic: Topic<E>, event: E, to: 'exact' | 'pattern' | 'all' = 'all') {
     const shared = share(event);
-    const set = registry.byKey.get(topic.key);
+    const set = to === 'pattern' ? undefined : registry.byKey.get(topic.key);
     if (set) for (const subscriber of set) (subscriber as Subscriber<E>).push(shared);
-    if (registry.byPrefix.size > 0) {
+    if (to !== 'exact' && registry.byPrefix.size > 0) {
       const prefix = topic.key.slice(0, topic.key.indexOf(':') + 1);
       const matching = prefix === '' ? undefined : registry.byPrefix.get(prefix);
       if (matching) for (const subscriber of matching) (subscriber as Subscriber<E>).push(shared);
@@ -44,7 +64,9 @@ export function createMemoryBus({ maxQueue = 10_000 }: MemoryBusOptions = {}): E
       return handedOver;
     },
 
-    publishLocal: publish,
+    publishLocal: (topic, event) => publish(topic, event),
+
+    deliver: publish,
 
     subscribe<E>(topicOrTopics: Topic<E> | readonly Topic<E>[], { signal }: SubscribeOptions = {}) {
       const keys = Array.isArray(topicOrTopics)
@@ -58,6 +80,12 @@ export function createMemoryBus({ maxQueue = 10_000 }: MemoryBusOptions = {}): E
       registry.add(subscriber as Subscriber<unknown>);
       signal?.addEventListener('abort', subscriber, { once: true });
       return subscriber;
+    },
+
+    markAllBehind() {
+      const all = new Set<Subscriber<unknown>>();
+      for (const map of [registry.byKey, registry.byPrefix]) for (const set of map.values()) for (const subscriber of set) all.add(subscriber);
+      for (const subscriber of all) subscriber.markBehind();
     },
 
     listenerCount(topic) {
@@ -81,7 +109,11 @@ class Registry {
   // for all of them, not one (and a closure) per subscriber.
   private toFlush: Array<Subscriber<unknown>> = [];
 
-  constructor(readonly maxQueue: number) {}
+  constructor(
+    readonly maxQueue: number,
+    private readonly onTopicActive?: (key: string) => void,
+    private readonly onTopicIdle?: (key: string) => void,
+  ) {}
 
   slotOf(key: string) {
     const prefix = patternPrefix(key);
@@ -92,7 +124,10 @@ class Registry {
     for (const topicKey of subscriber.keys) {
       const { map, key } = this.slotOf(topicKey);
       let set = map.get(key);
-      if (!set) map.set(key, (set = new Set()));
+      if (!set) {
+        map.set(key, (set = new Set()));
+        this.onTopicActive?.(topicKey);
+      }
       set.add(subscriber);
     }
   }
@@ -103,7 +138,10 @@ class Registry {
       const set = map.get(key);
       if (!set) continue;
       set.delete(subscriber);
-      if (set.size === 0) map.delete(key);
+      if (set.size === 0) {
+        map.delete(key);
+        this.onTopicIdle?.(topicKey);
+      }
     }
   }
 
@@ -167,7 +205,8 @@ class Subscriber<E> implements BusSubscription<E> {
   flush() {
     this.flushScheduled = false;
     const batch = this.queue;
-    if (batch === null || batch.length === 0) return;
+    // An empty batch is handed over only to say "you are behind" (markAllBehind).
+    if (batch === null || (batch.length === 0 && !this.overflowed)) return;
     const receiver = this.receiver;
     if (receiver) {
       this.receiver = null;
@@ -189,7 +228,14 @@ class Subscriber<E> implements BusSubscription<E> {
       this.receiver = null;
       return receiver.receiveEnd();
     }
-    if (this.queue !== null && this.queue.length > 0 && !this.flushScheduled) this.scheduleFlush();
+    if (this.queue !== null && (this.queue.length > 0 || this.overflowed) && !this.flushScheduled) this.scheduleFlush();
+  }
+
+  markBehind() {
+    if (this.done) return;
+    this.overflowed = true;
+    if (this.queue === null) this.queue = [];
+    if ((this.wake || this.receiver) && !this.flushScheduled) this.scheduleFlush();
   }
 
   /** The abort listener (an EventTarget calls `handleEvent` on listener objects). */
@@ -219,7 +265,7 @@ class Subscriber<E> implements BusSubscription<E> {
 
   next(): Promise<IteratorResult<E[]>> {
     const batch = this.queue;
-    if (batch !== null && batch.length > 0) {
+    if (batch !== null && (batch.length > 0 || this.overflowed)) {
       this.queue = null;
       return Promise.resolve({ done: false, value: batch });
     }

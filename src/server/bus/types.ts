@@ -76,6 +76,12 @@ export interface EventBus {
    * from `topics.all…` (key ending in `*`) receives every event whose key has that prefix.
    */
   subscribe<E>(topics: Topic<E> | readonly Topic<E>[], options: SubscribeOptions): BusSubscription<E>;
+  /**
+   * Resolves once events published anywhere on these topics reach subscriptions made before
+   * this call (a networked bus confirms its upstream subscription). Absent: at once, as in-process.
+   * The streams await it between listening and reading the database.
+   */
+  whenListening?<E>(topics: Topic<E> | readonly Topic<E>[]): Promise<void>;
   /** Number of live subscribers of a topic on this instance (the inbox fan-out skips topics nobody here reads). */
   listenerCount<E>(topic: Topic<E>): number;
   close(): Promise<void>;

@@ -16,6 +16,8 @@ export async function listenThenRead<E, T>(
 ): Promise<{ live: BusSubscription<E>; value: T }> {
   const live = bus.subscribe(topics, { signal });
   try {
+    // A networked bus: the read must not start before the upstream subscription is in place.
+    if (bus.whenListening) await bus.whenListening(topics);
     return { live, value: await read() };
   } catch (error) {
     live.close();

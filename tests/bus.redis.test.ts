@@ -1,0 +1,122 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { createRedisBus } from '../src/server/bus/redis.js';
+import type { EventBus, Topic } from '../src/server/bus/types.js';
+import { openTestRedis } from './redis-helpers.js';
+
+const topic = (key: string): Topic<{ n: number }> => ({ key });
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0)) await cleanup();
+});
+
+/** Two instances' buses on one Redis, under a prefix of this test's own. */
+async function cluster(count = 2) {
+  const scope = await openTestRedis();
+  cleanups.push(() => scope.cleanup());
+  const buses: EventBus[] = [];
+  const subscribers: Array<{ id: number }> = [];
+  for (let i = 0; i < count; i++) {
+    const subscriber = await scope.open();
+    subscribers.push({ id: Number(await subscriber.client('ID')) });
+    const bus = createRedisBus({ publisher: await scope.open(), subscriber, channelPrefix: scope.prefix });
+    cleanups.push(() => bus.close());
+    buses.push(bus);
+  }
+  return { scope, buses, subscribers };
+}
+
+async function next<T>(iterator: AsyncIterator<T>, ms = 3_000): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const result = await Promise.race([
+    iterator.next(),
+    new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('no batch')), ms))),
+  ]).finally(() => clearTimeout(timer));
+  if (result.done) throw new Error('ended');
+  return result.value;
+}
+
+async function collect(iterator: AsyncIterator<Array<{ n: number }>>, count: number) {
+  const seen: number[] = [];
+  while (seen.length < count) seen.push(...(await next(iterator)).map((event) => event.n));
+  return seen;
+}
+
+describe('Redis bus', () => {
+  it('carries events between instances in publish order, to every local subscriber, frozen', async () => {
+    const { buses: [a, b] } = await cluster();
+    const onA = a!.subscribe(topic('room'), {});
+    const onB1 = b!.subscribe(topic('room'), {});
+    const onB2 = b!.subscribe([topic('room'), topic('other')], {});
+    await Promise.all([a!.whenListening!(topic('room')), b!.whenListening!([topic('room'), topic('other')])]);
+    for (let n = 1; n <= 50; n++) await (n % 2 ? a! : b!).publish(topic('room'), { n });
+    await b!.publish(topic('other'), { n: 1000 });
+    const expected = Array.from({ length: 50 }, (_, index) => index + 1);
+    expect(await collect(onA[Symbol.asyncIterator](), 50)).toEqual(expected);
+    expect(await collect(onB1[Symbol.asyncIterator](), 50)).toEqual(expected);
+    const both = await collect(onB2[Symbol.asyncIterator](), 51);
+    expect(both).toEqual([...expected, 1000]);
+    const [event] = await (async () => {
+      const iterator = onA[Symbol.asyncIterator]();
+      await a!.publish(topic('room'), { n: 51 });
+      return next(iterator);
+    })();
+    expect(Object.isFrozen(event)).toBe(true);
+    for (const sub of [onA, onB1, onB2]) sub.close();
+  });
+
+  it('hands an event once to each subscriber, whether it listens to the topic, a pattern covering it, or both', async () => {
+    const { buses: [a, b] } = await cluster();
+    const exact = b!.subscribe(topic('conversation:7'), {});
+    const pattern = b!.subscribe(topic('conversation:*'), {});
+    const both = b!.subscribe([topic('conversation:7'), topic('conversation:*')], {});
+    await b!.whenListening!([topic('conversation:7'), topic('conversation:*')]);
+    await a!.publish(topic('conversation:7'), { n: 1 });
+    await a!.publish(topic('conversation:8'), { n: 2 });
+    await a!.publish(topic('conversation:7'), { n: 3 });
+    expect(await collect(exact[Symbol.asyncIterator](), 2)).toEqual([1, 3]);
+    expect(await collect(pattern[Symbol.asyncIterator](), 3)).toEqual([1, 2, 3]);
+    // Subscribed both ways, it gets each event twice (once per topic it asked for), as in-process.
+    expect((await collect(both[Symbol.asyncIterator](), 5)).sort()).toEqual([1, 1, 2, 3, 3]);
+    a!.publishLocal(topic('conversation:9'), { n: 4 }); // never leaves a
+    await b!.publish(topic('conversation:8'), { n: 5 });
+    expect(await collect(pattern[Symbol.asyncIterator](), 1)).toEqual([5]);
+    for (const sub of [exact, pattern, both]) sub.close();
+  });
+
+  it('holds one upstream subscription per topic per instance, however many local subscribers', async () => {
+    const { scope, buses: [a] } = await cluster(1);
+    const subs = Array.from({ length: 100 }, () => a!.subscribe(topic('busy'), {}));
+    await a!.whenListening!(topic('busy'));
+    const numsub = async () => Number(((await scope.redis.pubsub('NUMSUB', `${scope.prefix}busy`)) as [string, number])[1]);
+    expect(await numsub()).toBe(1);
+    for (const sub of subs.slice(1)) sub.close();
+    expect(await numsub()).toBe(1);
+    subs[0]!.close();
+    await expect.poll(numsub).toBe(0);
+  });
+
+  it('tells every local subscription it is behind when its subscriber connection comes back (Redis blip)', async () => {
+    const { scope, buses: [a, b], subscribers } = await cluster();
+    const onB = b!.subscribe(topic('room'), {});
+    await b!.whenListening!(topic('room'));
+    const iterator = onB[Symbol.asyncIterator]();
+    await a!.publish(topic('room'), { n: 1 });
+    expect((await next(iterator)).map((event) => event.n)).toEqual([1]);
+
+    // Kill b's subscriber connection on the server side, as a Redis restart would: whatever was
+    // published while it was away is gone from pub/sub, so b must learn it is behind.
+    await scope.redis.client('KILL', 'ID', String(subscribers[1]!.id));
+    await next(iterator, 10_000);
+    expect(onB.takeOverflow()).toBe(true);
+    // Live delivery works again after the reconnection.
+    await b!.whenListening!(topic('room'));
+    await expect
+      .poll(async () => {
+        await a!.publish(topic('room'), { n: 3 });
+        const seen = await next(iterator, 300).catch(() => []);
+        return seen.some((event) => event.n === 3);
+      }, { timeout: 10_000, interval: 50 })
+      .toBe(true);
+    onB.close();
+  });
+});
