@@ -1,0 +1,138 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { createServer as createNetServer } from 'node:net';
+import { join } from 'node:path';
+import pg from 'pg';
+import { REDIS_URL } from '../redis-helpers.js';
+
+/**
+ * Several real server processes (the build `npm start` runs) on one PostgreSQL database and one
+ * Redis, optionally behind nginx rendered from deploy/nginx.conf: what `npm run cluster` runs.
+ */
+export const PG_ADMIN_URL = process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+const outdir = join('node_modules', '.cache', 'cluster-test');
+let built: Promise<void> | null = null;
+export function buildOnce(): Promise<void> {
+  built ??= (async () => {
+    // @ts-expect-error: a plain .mjs script without type declarations
+    const { buildServer } = (await import('../../scripts/build-server.mjs')) as { buildServer(options: { outdir: string }): Promise<void> };
+    await buildServer({ outdir });
+  })();
+  return built;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createNetServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** A PostgreSQL database of the test's own, dropped by `drop()`. */
+export async function createDatabase() {
+  const name = `cluster_${randomUUID().replaceAll('-', '').slice(0, 16)}`;
+  const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(PG_ADMIN_URL);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    async drop() {
+      const client = new pg.Client({ connectionString: PG_ADMIN_URL });
+      await client.connect();
+      await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await client.end();
+    },
+  };
+}
+
+export type Instance = {
+  port: number;
+  url: string;
+  child: ChildProcess;
+  output: () => string;
+  /** Resolves with the exit code. */
+  exited: Promise<number | null>;
+};
+
+export type ClusterOptions = {
+  databaseUrl: string;
+  redisPrefix?: string;
+  env?: Record<string, string>;
+};
+
+/** Starts one instance on `port` and resolves once it listens. */
+export async function startInstance(port: number, { databaseUrl, redisPrefix, env = {} }: ClusterOptions): Promise<Instance> {
+  await buildOnce();
+  const child = spawn(process.execPath, ['--enable-source-maps', join(outdir, 'main.mjs')], {
+    env: {
+      ...process.env,
+      NODE_ENV: 'production',
+      LOG_LEVEL: 'info',
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      DATABASE_URL: databaseUrl,
+      REDIS_URL,
+      ...(redisPrefix ? { REDIS_PREFIX: redisPrefix } : {}),
+      SERVICE_TOKEN: 'cluster-test-service-token-0123456789abcdef',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (chunk) => (output += chunk));
+  child.stderr!.on('data', (chunk) => (output += chunk));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`instance on ${port} did not listen:\n${output}`)), 60_000);
+    const check = () => {
+      if (output.includes('"url":"http')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout!.on('data', check);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`instance on ${port} exited with ${code}:\n${output}`));
+    });
+  });
+  return { port, url: `http://127.0.0.1:${port}`, child, output: () => output, exited };
+}
+
+/** nginx in front of `ports`, round robin, rendered from the checked-in config. */
+export async function startBalancer(upstreamPorts: number[]) {
+  // @ts-expect-error: a plain .mjs script without type declarations
+  const { renderNginxConfig, startNginx } = (await import('../../scripts/cluster.mjs')) as {
+    renderNginxConfig(options: { prefix: string; listenPort: number; upstreamPorts: number[] }): string;
+    startNginx(configPath: string, prefix: string): ChildProcess;
+  };
+  const listenPort = await freePort();
+  const prefix = join(process.cwd(), '.tmp', `nginx-${listenPort}`);
+  const nginx = startNginx(renderNginxConfig({ prefix, listenPort, upstreamPorts }), prefix);
+  const url = `http://127.0.0.1:${listenPort}`;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await fetch(`${url}/healthz`);
+      break;
+    } catch (error) {
+      if (attempt > 100) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+  return {
+    url,
+    wsUrl: `ws://127.0.0.1:${listenPort}/trpc`,
+    async stop() {
+      nginx.kill('SIGQUIT');
+      await new Promise((resolve) => nginx.once('exit', resolve));
+    },
+  };
+}
