@@ -39,6 +39,14 @@ export const envSchema = z.object({
   SERVICE_TOKEN: z.string().min(32, 'must be at least 32 characters').optional(),
   /** Create demo users, conversations and a group on an empty database. */
   SEED_DEMO: booleanFromEnv.optional(),
+  /** `redis://…` or `rediss://…`: share the bus, typing, presence and rate limits between instances. */
+  REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional(),
+  /** Prepended to every Redis key and channel (several deployments on one Redis). */
+  REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9:_.-]{0,64}$/, 'letters, digits and : _ . - only (at most 64)').default('rt:'),
+  /** Behind a load balancer: take the client IP (rate limits, logs) from X-Forwarded-For. */
+  TRUST_PROXY: booleanFromEnv.default(false),
+  /** How long to keep retrying an unreachable Redis at start before giving up. */
+  REDIS_CONNECT_TIMEOUT_S: z.coerce.number().min(0).max(3600).default(30),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -60,6 +68,12 @@ export type Config = {
   logLevel: Env['LOG_LEVEL'];
   serviceToken: string | null;
   seedDemo: boolean;
+  /** Redis URL; null keeps the bus and the ephemeral stores in process (one instance). */
+  redisUrl: string | null;
+  redisPrefix: string;
+  redisConnectTimeoutMs: number;
+  /** Read the client IP from X-Forwarded-For (set only behind a proxy that sets it). */
+  trustProxy: boolean;
   /** Realtime timings (see TIMINGS); overridable so tests and deployments can tune them. */
   timings: Timings;
   /** What one WebSocket may cost the server before it is refused or closed. */
@@ -121,6 +135,10 @@ export function configFromEnv(env: Env): Config {
     logLevel: env.LOG_LEVEL,
     serviceToken: env.SERVICE_TOKEN ?? null,
     seedDemo: env.SEED_DEMO ?? env.NODE_ENV === 'development',
+    redisUrl: env.REDIS_URL ?? null,
+    redisPrefix: env.REDIS_PREFIX,
+    redisConnectTimeoutMs: env.REDIS_CONNECT_TIMEOUT_S * 1000,
+    trustProxy: env.TRUST_PROXY,
     timings: { ...TIMINGS },
     connectionLimits: { ...DEFAULT_CONNECTION_LIMITS },
   };

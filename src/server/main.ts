@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { ConfigError, loadConfig } from './config.js';
 import { DatabaseUnreachableError, describeDatabaseUrl } from './db/connect.js';
 import { SchemaError } from './db/schema.js';
+import { RedisUnavailableError } from './redis/client.js';
 import { createServer } from './server.js';
 import { seedDemo } from './seed.js';
 
@@ -25,7 +26,7 @@ try {
   });
 } catch (error) {
   // An unreachable database or a schema this code cannot run on: one clear line, exit non-zero.
-  if (error instanceof DatabaseUnreachableError || error instanceof SchemaError) {
+  if (error instanceof DatabaseUnreachableError || error instanceof SchemaError || error instanceof RedisUnavailableError) {
     console.error(error.message);
     process.exit(1);
   }

@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import { createMemoryBus } from './bus/memory.js';
+import { openBackends } from './backends.js';
 import type { EventBus } from './bus/types.js';
 import { systemClock, type Clock } from './clock.js';
 import { defaultConfig, type Config } from './config.js';
@@ -39,14 +39,23 @@ export type RealtimeServer = {
 export async function createServer(options: CreateServerOptions = {}): Promise<RealtimeServer> {
   const config = defaultConfig(options.config);
   const logger = options.logger ?? createLogger(config.logLevel, logFormatFor(config.env));
-  const orm = options.orm ?? (await openOrmFromConfig(config, logger));
-  const bus = options.bus ?? createMemoryBus();
-  const base = { orm, bus, clock: options.clock ?? systemClock, config, logger };
+  const clock = options.clock ?? systemClock;
+  // Redis first: a deployment missing it fails before touching the database.
+  const backends = options.bus ? null : await openBackends(config, clock, logger);
+  let orm: Orm;
+  try {
+    orm = options.orm ?? (await openOrmFromConfig(config, logger));
+  } catch (error) {
+    await backends?.close();
+    throw error;
+  }
+  const bus = options.bus ?? backends!.bus;
+  const base = { orm, bus, clock, config, logger };
   const services = createServices(base, {
     rateLimits: options.rateLimits,
-    rateLimiterBackend: options.rateLimiterBackend,
-    typingStore: options.typingStore,
-    presenceStore: options.presenceStore,
+    rateLimiterBackend: options.rateLimiterBackend ?? backends?.rateLimiterBackend,
+    typingStore: options.typingStore ?? backends?.typingStore,
+    presenceStore: options.presenceStore ?? backends?.presenceStore,
   });
   const deps: AppDeps = { ...base, services };
   const http = createHttpServer(deps, { staticDir: options.staticDir ?? null });
@@ -63,7 +72,8 @@ export async function createServer(options: CreateServerOptions = {}): Promise<R
       await http.close();
       await services.messages.writer.idle();
       await services.dispose();
-      await bus.close();
+      if (backends) await backends.close();
+      else await bus.close();
       if (!options.orm) await orm.close();
     },
   };

@@ -84,6 +84,7 @@ export function createRedisBus({ publisher, subscriber, channelPrefix = '', maxQ
     },
     publishLocal: local.publishLocal,
     subscribe: local.subscribe,
+    mayReorder: true,
     async whenListening(topics) {
       const list: ReadonlyArray<Topic<unknown>> = Array.isArray(topics) ? topics : [topics];
       await Promise.all(list.map((topic) => listening.get(topic.key)));

@@ -2,6 +2,7 @@ import type { ConversationDTO, MessageDTO } from '../../shared/dto.js';
 import type { ConversationEvent } from '../../shared/events.js';
 import type { NotificationEvent } from '../../shared/notifications.js';
 import type { PresenceDTO } from '../../shared/social.js';
+import type { ClusterEvent } from '../services/cluster.js';
 import type { Topic } from './types.js';
 
 /**
@@ -23,4 +24,6 @@ export const topics = {
   inbox: (userId: number): Topic<InboxBusEvent> => ({ key: `inbox:${userId}` }),
   presence: (userId: number): Topic<PresenceDTO> => ({ key: `presence:${userId}` }),
   notifications: (userId: number): Topic<NotificationEvent> => ({ key: `notifications:${userId}` }),
+  /** What every instance must apply to what it caches or holds locally (services/cluster.ts). */
+  cluster: { key: 'cluster' } as Topic<ClusterEvent>,
 };

@@ -82,6 +82,12 @@ export interface EventBus {
    * The streams await it between listening and reading the database.
    */
   whenListening?<E>(topics: Topic<E> | readonly Topic<E>[]): Promise<void>;
+  /**
+   * True when events published by different instances may reach a subscriber in another order
+   * than their commits (a networked bus): streams tracked by a table id then accept late events
+   * (streams/replay.ts, `CursorStream`). Absent: one order, as in-process.
+   */
+  readonly mayReorder?: boolean;
   /** Number of live subscribers of a topic on this instance (the inbox fan-out skips topics nobody here reads). */
   listenerCount<E>(topic: Topic<E>): number;
   close(): Promise<void>;

@@ -26,7 +26,7 @@ export function createHttpServer(deps: AppDeps, { staticDir }: HttpOptions) {
   const { services, logger, config } = deps;
   const identities = new WeakMap<IncomingMessage, Identity>();
   const sessionExpiry = new WeakMap<IncomingMessage, number>();
-  const clientIp = (req: IncomingMessage) => req.socket.remoteAddress ?? null;
+  const clientIp = (req: IncomingMessage) => clientAddress(req, config.trustProxy);
 
   const onError = ({ error, path }: { error: { code: string; message: string; cause?: unknown }; path?: string }) => {
     if (error.code === 'INTERNAL_SERVER_ERROR') logger.error({ err: error.cause ?? error, path }, 'procedure failed');
@@ -156,6 +156,17 @@ export function createHttpServer(deps: AppDeps, { staticDir }: HttpOptions) {
       for (const client of wss.clients) client.terminate();
     },
   };
+}
+
+/**
+ * The client's address: the socket's peer, or behind a trusted proxy the last X-Forwarded-For
+ * entry (the one our proxy wrote; earlier ones come from the client and prove nothing). Without
+ * it, every client behind a load balancer shares the balancer's address and its rate limit.
+ */
+export function clientAddress(req: IncomingMessage, trustProxy: boolean): string | null {
+  const forwarded = trustProxy ? req.headers['x-forwarded-for'] : undefined;
+  const last = (Array.isArray(forwarded) ? forwarded.at(-1) : forwarded)?.split(',').at(-1)?.trim();
+  return last || (req.socket.remoteAddress ?? null);
 }
 
 /**

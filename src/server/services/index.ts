@@ -1,4 +1,5 @@
 import { createAuthService } from './auth.js';
+import { createClusterEvents } from './cluster.js';
 import { createConnectionRegistry } from './connections.js';
 import { createConversationService } from './conversations.js';
 import type { Deps } from './deps.js';
@@ -26,15 +27,28 @@ export type ServiceOptions = {
 export function createServices(deps: Deps, options: ServiceOptions = {}) {
   const report = (error: unknown) => deps.logger.error({ err: error }, 'background update failed');
   const rateLimits = createRateLimits(options.rateLimits, options.rateLimiterBackend);
+  const cluster = createClusterEvents(deps);
   const connections = createConnectionRegistry();
   const membership = createMembershipService(deps);
+  // Applied here at once, and on every other instance when the event reaches it.
+  const { invalidate, closeSession } = { invalidate: membership.invalidate, closeSession: connections.closeSession };
+  membership.invalidate = (conversationId) => {
+    invalidate(conversationId);
+    cluster.announce({ type: 'membership-changed', conversationId });
+  };
+  connections.closeSession = (sessionId) => {
+    closeSession(sessionId);
+    cluster.announce({ type: 'session-ended', sessionId });
+  };
+  cluster.on('membership-changed', ({ conversationId }) => invalidate(conversationId));
+  cluster.on('session-ended', ({ sessionId }) => closeSession(sessionId));
   const inboxFanout = startInboxFanout(deps, membership);
   const auth = createAuthService(deps);
   const users = createUserService(deps);
   const conversations = createConversationService(deps, membership);
   const typing = createTypingService(deps, options.typingStore);
   const presence = createPresenceService(deps, connections, options.presenceStore);
-  const notifications = createNotificationService(deps, membership, connections);
+  const notifications = createNotificationService(deps, membership, connections, presence.onlineElsewhere);
   const messages = createMessageService(deps, membership, {
     afterPublish(sent) {
       // A sent message ends its sender's typing state in that conversation.
@@ -53,10 +67,12 @@ export function createServices(deps: Deps, options: ServiceOptions = {}) {
     /** Stops timers (shutdown, end of a test). */
     async dispose() {
       typing.dispose();
+      cluster.stop();
       await presence.dispose();
       await inboxFanout.stop();
     },
     rateLimits,
+    cluster,
     connections,
     membership,
     auth,

@@ -53,6 +53,8 @@ export function createNotificationService(
   { orm, bus, clock, logger }: Deps,
   membership: MembershipService,
   connections: ConnectionRegistry,
+  /** Of these users, who holds a connection on another instance (shared presence); none by default. */
+  onlineElsewhere: (userIds: number[]) => Promise<Set<number>> = async () => new Set(),
 ) {
   const unreadCount = (userId: number) => orm.em.fork().count(Notification, { user: userId, readAt: null });
 
@@ -161,7 +163,10 @@ export function createNotificationService(
         // One batch at a time, with one lookup and one insert per batch, whatever its size.
         chain = chain
           .then(async () => {
-            const pending = [...candidates.values()];
+            // Not connected here may still be connected through another instance.
+            const elsewhere = await onlineElsewhere([...new Set([...candidates.values()].map((c) => c.userId))]);
+            const pending = [...candidates.values()].filter((c) => !elsewhere.has(c.userId));
+            if (pending.length === 0) return;
             const open = await orm.em.fork().find(
               Notification,
               {

@@ -104,6 +104,7 @@ export function createRedisPresenceStore(redis: Redis, clock: Clock, options: Re
   for (const timer of timers) timer.unref();
 
   return {
+    shared: true,
     async setOnline(userId) {
       held.add(userId);
       const now = clock.now();

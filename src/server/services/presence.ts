@@ -21,6 +21,8 @@ export interface PresenceStore {
    * died): each such user is reported once, to one instance. A single process has none.
    */
   onExpired?(listener: (userId: number) => void): void;
+  /** True for a store shared by several instances (it knows about connections elsewhere). */
+  readonly shared?: boolean;
   close(): Promise<void>;
 }
 
@@ -105,6 +107,12 @@ export function createPresenceService(
       const wanted = [...new Set(requested)].filter((id) => id !== userId);
       if (wanted.some((id) => !contacts.has(id))) throw forbidden('You can only watch users you share a conversation with');
       return wanted;
+    },
+
+    /** Of these users, who is online through another instance (none without a shared store). */
+    async onlineElsewhere(userIds: number[]): Promise<Set<number>> {
+      if (!store.shared || userIds.length === 0) return new Set();
+      return store.onlineAmong(userIds);
     },
 
     async snapshot(userIds: readonly number[]): Promise<PresenceDTO[]> {

@@ -6,7 +6,7 @@ import { Membership, Message } from '../db/entities.js';
 import { toMessageDTO } from '../services/mappers.js';
 import { unreadCounts } from '../services/read-state.js';
 import { LiveStream, type StreamOutput } from './live-stream.js';
-import { CursorStream, listenThenRead, pagesAfter } from './replay.js';
+import { CursorStream, LATE_WINDOW_MS, listenThenRead, pagesAfter } from './replay.js';
 
 const REPLAY_PAGE = 500;
 
@@ -21,12 +21,13 @@ type Options = {
  * unread count for that conversation. Batches are tracked with the highest global message id.
  * Listening starts before this resolves.
  */
-export async function openInboxStream({ bus, orm }: AppDeps, { userId, lastEventId, signal }: Options) {
+export async function openInboxStream({ bus, orm, clock }: AppDeps, { userId, lastEventId, signal }: Options) {
   // Listen first, then count and replay: the id checks below drop anything seen twice.
   const { live, value: counts } = await listenThenRead(bus, topics.inbox(userId), signal, () => unreadCounts(orm.em.fork(), userId));
   const unread = new Map<number, UnreadState>(counts.rows.map((row) => [row.conversationId, { count: row.unreadCount, asOf: counts.asOfMessageId, counted: [] }]));
   const cursor = lastEventId != null ? Number(lastEventId) : counts.asOfMessageId;
-  return new LiveStream(live, new InboxStreamLogic(orm, userId, unread, cursor, lastEventId != null));
+  const lateWindowMs = bus.mayReorder ? LATE_WINDOW_MS : 0;
+  return new LiveStream(live, new InboxStreamLogic(orm, clock, userId, unread, cursor, lastEventId != null, lateWindowMs));
 }
 
 /**
@@ -41,12 +42,26 @@ type Out = TrackedEnvelope<InboxEvent[]>;
 class InboxStreamLogic extends CursorStream<InboxBusEvent, InboxEvent> {
   constructor(
     private readonly orm: AppDeps['orm'],
+    private readonly clock: AppDeps['clock'],
     readonly userId: number,
     readonly unread: Map<number, UnreadState>,
     cursor: number,
     replayFirst: boolean,
+    lateWindowMs: number,
   ) {
-    super(cursor, replayFirst);
+    super(cursor, replayFirst, lateWindowMs);
+  }
+
+  protected async readLate(windowMs: number): Promise<InboxEvent[]> {
+    const em = this.orm.em.fork();
+    const memberOf = (await em.find(Membership, { user: this.userId }, { fields: ['conversation'] })).map((m) => m.conversation);
+    const since = new Date(this.clock.now() - windowMs);
+    const rows = await em.find(
+      Message,
+      { id: { $lte: this.cursor }, createdAt: { $gte: since }, conversation: { $in: memberOf } },
+      { orderBy: { id: 'asc' }, limit: REPLAY_PAGE },
+    );
+    return rows.map((row) => toInboxEvent(this, { type: 'message', message: toMessageDTO(row) }));
   }
 
   protected positionOf(event: InboxBusEvent): number | null {

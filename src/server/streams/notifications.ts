@@ -5,7 +5,7 @@ import type { AppDeps } from '../context.js';
 import { Notification } from '../db/entities.js';
 import { toNotificationDTO } from '../services/notifications.js';
 import { LiveStream, type StreamOutput } from './live-stream.js';
-import { CursorStream, listenThenRead, pagesAfter } from './replay.js';
+import { CursorStream, LATE_WINDOW_MS, listenThenRead, pagesAfter } from './replay.js';
 
 const REPLAY_PAGE = 200;
 
@@ -24,7 +24,8 @@ export async function openNotificationStream(deps: AppDeps, { userId, lastEventI
     const [row] = await orm.em.fork().execute<Array<{ id: number | null }>>('SELECT max(id) AS id FROM notifications WHERE user_id = ?', [userId]);
     return Number(row?.id ?? 0);
   });
-  return new LiveStream(live, new NotificationStreamLogic(deps.services, orm, userId, start, lastEventId != null));
+  const lateWindowMs = bus.mayReorder ? LATE_WINDOW_MS : 0;
+  return new LiveStream(live, new NotificationStreamLogic(deps.services, orm, deps.clock, userId, start, lastEventId != null, lateWindowMs));
 }
 
 type Out = TrackedEnvelope<NotificationEvent[]>;
@@ -35,11 +36,22 @@ class NotificationStreamLogic extends CursorStream<NotificationEvent, Notificati
     // The shared services, not the request's context object: an open stream keeps only what it uses.
     private readonly services: AppDeps['services'],
     private readonly orm: AppDeps['orm'],
+    private readonly clock: AppDeps['clock'],
     private readonly userId: number,
     cursor: number,
     replayFirst: boolean,
+    lateWindowMs: number,
   ) {
-    super(cursor, replayFirst);
+    super(cursor, replayFirst, lateWindowMs);
+  }
+
+  protected async readLate(windowMs: number): Promise<NotificationEvent[]> {
+    const { orm, services, userId } = this;
+    const since = new Date(this.clock.now() - windowMs);
+    const rows = await orm.em.fork().find(Notification, { user: userId, id: { $lte: this.cursor }, createdAt: { $gte: since } }, { orderBy: { id: 'asc' }, limit: REPLAY_PAGE });
+    if (rows.length === 0) return [];
+    const unreadCount = await services.notifications.unreadCount(userId);
+    return rows.map((row): NotificationEvent => ({ type: 'notification', notification: toNotificationDTO(row), unreadCount }));
   }
 
   protected positionOf(event: NotificationEvent): number | null {

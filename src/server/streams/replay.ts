@@ -45,25 +45,51 @@ export async function* pagesAfter<Row>(
   }
 }
 
+/** How far back a resumed stream looks below its cursor for events that were published late. */
+export const LATE_WINDOW_MS = 10_000;
+/** Positions a stream remembers having delivered live above what it read from the database. */
+const RECENT_POSITIONS = 32;
+
 /**
  * A stream tracked by one increasing position (a message or notification id): it replays after
  * its cursor when resumed (`lastEventId`) and when the bus dropped events for it, and yields the
  * live events past the cursor as `tracked(cursor, items)`. Subclasses say where an event's
  * position is, what it becomes, and how to read the store after the cursor.
+ *
+ * Late events (`lateWindowMs` > 0, a bus that may reorder): ids become visible in increasing
+ * order (db/commit-order.ts), but two instances publish independently, so id 100 committed on A
+ * can arrive after id 101 committed on B. The stream then still delivers 100 (it remembers the
+ * last positions it delivered, so nothing goes out twice), and a resumed stream first re-sends
+ * what was stored in the last `lateWindowMs` at or below its cursor: a client that disconnected
+ * between 101 and the late 100 gets 100 then. Those re-sent events may be ones the client has;
+ * it deduplicates by id (the web client does), so each is shown once.
  */
 export abstract class CursorStream<E, Item> implements StreamLogic<E, TrackedEnvelope<Item[]>> {
+  /** Every position at or below it was delivered or read from the store. */
+  private settled: number;
+  /** Positions above `settled` delivered live, oldest first (only when late events are possible). */
+  private recent: number[] | null = null;
+
   constructor(
     /** Highest position delivered. */
     protected cursor: number,
     private readonly replayFirst: boolean,
-  ) {}
+    private readonly lateWindowMs = 0,
+  ) {
+    this.settled = cursor;
+  }
 
   async start(out: StreamOutput<TrackedEnvelope<Item[]>>) {
-    if (this.replayFirst) await this.replayInto(out);
+    if (!this.replayFirst) return;
+    if (this.lateWindowMs > 0) {
+      const late = await this.readLate(this.lateWindowMs);
+      if (late.length > 0) out.emit(tracked(String(this.cursor), late));
+    }
+    await this.replay(out);
   }
 
   onBatch(batch: E[], overflowed: boolean, out: StreamOutput<TrackedEnvelope<Item[]>>): void | Promise<void> {
-    if (overflowed) return this.replayInto(out).then(() => this.deliver(batch, out));
+    if (overflowed) return this.replay(out).then(() => this.deliver(batch, out));
     this.deliver(batch, out);
   }
 
@@ -72,17 +98,34 @@ export abstract class CursorStream<E, Item> implements StreamLogic<E, TrackedEnv
   protected abstract toItem(event: E): Item;
   /** Emits what is stored after the cursor, page by page, advancing the cursor. */
   protected abstract replayInto(out: StreamOutput<TrackedEnvelope<Item[]>>): Promise<void>;
+  /** Stored items at or below the cursor created in the last `windowMs`, in position order. */
+  protected abstract readLate(windowMs: number): Promise<Item[]>;
+
+  private async replay(out: StreamOutput<TrackedEnvelope<Item[]>>) {
+    await this.replayInto(out);
+    // Ids become visible in order: what the read did not see at or below the cursor does not exist.
+    this.settled = this.cursor;
+    this.recent = null;
+  }
 
   private deliver(batch: E[], out: StreamOutput<TrackedEnvelope<Item[]>>) {
     const items: Item[] = [];
     for (const event of batch) {
       const position = this.positionOf(event);
       if (position !== null) {
-        if (position <= this.cursor) continue;
-        this.cursor = position;
+        if (position > this.cursor) this.cursor = position;
+        else if (this.lateWindowMs === 0 || position <= this.settled || this.recent?.includes(position)) continue;
+        if (this.lateWindowMs > 0) this.remember(position);
       }
       items.push(this.toItem(event));
     }
     if (items.length > 0) out.emit(tracked(String(this.cursor), items));
+  }
+
+  private remember(position: number) {
+    const recent = (this.recent ??= []);
+    recent.push(position);
+    // Bounded: an event later than this many newer ones is taken as delivered.
+    if (recent.length > RECENT_POSITIONS) this.settled = Math.max(this.settled, recent.shift()!);
   }
 }

@@ -1,0 +1,72 @@
+import type { Redis } from 'ioredis';
+import { createMemoryBus } from './bus/memory.js';
+import { createRedisBus } from './bus/redis.js';
+import type { EventBus } from './bus/types.js';
+import type { Clock } from './clock.js';
+import type { Config } from './config.js';
+import type { Logger } from './logger.js';
+import { openRedis } from './redis/client.js';
+import type { PresenceStore } from './services/presence.js';
+import { createRedisPresenceStore } from './services/presence-redis.js';
+import type { RateLimiterBackend } from './services/rate-limits.js';
+import { redisRateLimiterBuilder } from './services/rate-limits-redis.js';
+import type { TypingStore } from './services/typing.js';
+import { createRedisTypingStore } from './services/typing-redis.js';
+
+/** The bus and the ephemeral stores; undefined ones are created in memory by the services. */
+export type Backends = {
+  bus: EventBus;
+  typingStore?: TypingStore;
+  presenceStore?: PresenceStore;
+  rateLimiterBackend?: RateLimiterBackend;
+  /** Closes what `openBackends` opened (after the services stopped using it). */
+  close(): Promise<void>;
+};
+
+/**
+ * The one place that chooses the backends from the config: with `REDIS_URL`, the bus, typing,
+ * presence and rate limits live on Redis, shared by every instance; without it, in process.
+ */
+export async function openBackends(config: Config, clock: Clock, logger: Logger): Promise<Backends> {
+  if (!config.redisUrl) {
+    const bus = createMemoryBus();
+    return { bus, close: () => bus.close() };
+  }
+  const url = config.redisUrl;
+  const open = (role: string, extra = {}) =>
+    openRedis({ url, keyPrefix: config.redisPrefix, connectTimeoutMs: config.redisConnectTimeoutMs }, { connectionName: `realtime-${role}`, ...extra });
+  // Three connections: a subscriber connection can do nothing else, and publishing on the
+  // commands connection would queue fan-out behind slow scripts. The publisher queues while it
+  // reconnects (a short blip), so publications after commits go out late but in order rather
+  // than lost; after ~20 failed reconnects they fail and streams catch up from the database.
+  const clients: Redis[] = [];
+  try {
+    clients.push(await open('publisher', { enableOfflineQueue: true, maxRetriesPerRequest: 20 }));
+    for (const role of ['subscriber', 'commands']) clients.push(await open(role));
+  } catch (error) {
+    for (const client of clients) client.disconnect();
+    throw error;
+  }
+  const [publisher, subscriber, commands] = clients as [Redis, Redis, Redis];
+  // ioredis' keyPrefix does not apply to channels, so the bus prefixes them itself.
+  const bus = createRedisBus({
+    publisher,
+    subscriber,
+    channelPrefix: config.redisPrefix,
+    onError: (error) => logger.warn({ err: error }, 'redis bus error'),
+    onResync: () => logger.info('redis subscriber back: every stream replays from the database'),
+  });
+  for (const [role, client] of [['publisher', publisher], ['subscriber', subscriber], ['commands', commands]] as const) {
+    client.on('close', () => logger.warn({ role }, 'redis connection lost'));
+  }
+  return {
+    bus,
+    typingStore: createRedisTypingStore(commands),
+    presenceStore: createRedisPresenceStore(commands, clock),
+    rateLimiterBackend: redisRateLimiterBuilder(commands),
+    async close() {
+      await bus.close();
+      await Promise.all(clients.map((client) => client.quit().catch(() => client.disconnect())));
+    },
+  };
+}

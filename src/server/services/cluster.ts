@@ -1,0 +1,55 @@
+import { topics } from '../bus/topics.js';
+import type { Deps } from './deps.js';
+
+/**
+ * What one instance tells every instance (itself included) about state each of them caches or
+ * holds locally. On the in-process bus it goes round the same process.
+ */
+export type ClusterEvent =
+  /** Members of a conversation changed: drop the cached membership (streams re-check it). */
+  | { type: 'membership-changed'; conversationId: number }
+  /** A session was signed out: close its sockets, wherever they are open. */
+  | { type: 'session-ended'; sessionId: string };
+
+type Handler<T extends ClusterEvent['type']> = (event: Extract<ClusterEvent, { type: T }>) => void;
+
+/**
+ * One subscription per instance to `topics.cluster`. Handlers run synchronously as the bus hands
+ * the batch over, before later events of the same delivery reach other streams: an invalidation
+ * published before a conversation event (same publisher connection, one order in Redis) is applied
+ * before the streams see that event.
+ */
+export function createClusterEvents({ bus, logger }: Pick<Deps, 'bus' | 'logger'>) {
+  const handlers = new Map<ClusterEvent['type'], Array<(event: ClusterEvent) => void>>();
+  const subscription = bus.subscribe(topics.cluster, {});
+  subscription.deliverBatchesTo({
+    receiveBatch(batch) {
+      for (const event of batch) {
+        for (const handler of handlers.get(event.type) ?? []) {
+          try {
+            handler(event);
+          } catch (error) {
+            logger.error({ err: error, event: event.type }, 'cluster event handler failed');
+          }
+        }
+      }
+      return true;
+    },
+    receiveEnd() {},
+  });
+
+  return {
+    on<T extends ClusterEvent['type']>(type: T, handler: Handler<T>): void {
+      handlers.set(type, [...(handlers.get(type) ?? []), handler as (event: ClusterEvent) => void]);
+    },
+    /** Tells every instance; the caller has already applied the change locally (at once). */
+    announce(event: ClusterEvent): void {
+      bus.publish(topics.cluster, event).catch((error: unknown) => logger.warn({ err: error, event: event.type }, 'cluster event not published'));
+    },
+    stop(): void {
+      subscription.close();
+    },
+  };
+}
+
+export type ClusterEvents = ReturnType<typeof createClusterEvents>;

@@ -1,0 +1,94 @@
+import { afterEach, expect, it } from 'vitest';
+import { createMemoryBus } from '../src/server/bus/memory.js';
+import type { EventBus, Topic } from '../src/server/bus/types.js';
+import { createTestApp, nextValue, trackedData, uid, type TestApp } from './helpers.js';
+
+/**
+ * Two instances publish independently: id 100 committed on A can reach a subscriber after id
+ * 101 committed on B. A bus that holds back the publication of one chosen message until the next
+ * one went out forces that order here, deterministically.
+ */
+function reorderingBus(holdBack: (event: unknown) => boolean, releasedBy: (event: unknown) => boolean): EventBus {
+  const inner = createMemoryBus();
+  let held: Array<() => void> = [];
+  return {
+    ...inner,
+    mayReorder: true,
+    publish<E>(topic: Topic<E>, event: E) {
+      if (holdBack(event)) {
+        held.push(() => void inner.publish(topic, event));
+        return Promise.resolve();
+      }
+      if (!releasedBy(event)) return inner.publish(topic, event);
+      const late = held;
+      held = [];
+      return inner.publish(topic, event).then(() => late.forEach((publish) => publish()));
+    },
+  };
+}
+
+type InboxMessage = { type: 'message'; message: { id: number; content: string } };
+
+let app: TestApp;
+afterEach(async () => {
+  await app.close();
+});
+
+it('inbox.events delivers a message published after a newer one, once, and a resume re-sends it within the late window', async () => {
+  const content = (event: unknown) => (event as { message?: { content?: string } }).message?.content;
+  app = await createTestApp({ bus: reorderingBus((event) => content(event) === 'late', (event) => content(event) === 'next') });
+  const [alice, bob] = [await app.user('alice'), await app.user('bob')];
+  const { id: conversationId } = await alice.caller.conversation.openDirect({ userId: bob.id });
+  const inbox = (await bob.caller.inbox.events({}))[Symbol.asyncIterator]();
+
+  const late = await alice.caller.message.send({ conversationId, content: 'late', clientMessageId: uid() });
+  const next = await alice.caller.message.send({ conversationId, content: 'next', clientMessageId: uid() });
+  const received: Array<{ id: string; data: InboxMessage[] }> = [];
+  while (received.flatMap((batch) => batch.data).length < 2) received.push(trackedData<InboxMessage[]>(await nextValue(inbox)));
+  const ids = received.flatMap((batch) => batch.data.map((event) => event.message.id));
+  // Newer first (the forced order), the late one still delivered, each once; the cursor never goes back.
+  expect(ids).toEqual([next.id, late.id]);
+  expect(received.at(-1)!.id).toBe(String(next.id));
+  await alice.caller.message.send({ conversationId, content: 'after', clientMessageId: uid() });
+  const after = trackedData<InboxMessage[]>(await nextValue(inbox));
+  expect(after.data.map((event) => event.message.content)).toEqual(['after']);
+  await inbox.return?.();
+
+  // A client that disconnected after seeing `next` but before `late` arrived: resuming from
+  // `next` re-sends what is recent at or below the cursor (it deduplicates by id), then what follows.
+  const resumed = (await bob.caller.inbox.events({ lastEventId: String(next.id) }))[Symbol.asyncIterator]();
+  const replayed: number[] = [];
+  while (!replayed.includes(after.data[0]!.message.id)) replayed.push(...trackedData<InboxMessage[]>(await nextValue(resumed)).data.map((event) => event.message.id));
+  expect(replayed).toContain(late.id);
+  expect(new Set(replayed).size).toBe(replayed.length);
+  await resumed.return?.();
+});
+
+it('on the in-process bus a resume replays only after its cursor (no late window)', async () => {
+  app = await createTestApp();
+  const [alice, bob] = [await app.user('alice'), await app.user('bob')];
+  const { id: conversationId } = await alice.caller.conversation.openDirect({ userId: bob.id });
+  const first = await alice.caller.message.send({ conversationId, content: 'one', clientMessageId: uid() });
+  await alice.caller.message.send({ conversationId, content: 'two', clientMessageId: uid() });
+  const resumed = (await bob.caller.inbox.events({ lastEventId: String(first.id) }))[Symbol.asyncIterator]();
+  expect(trackedData<InboxMessage[]>(await nextValue(resumed)).data.map((event) => event.message.content)).toEqual(['two']);
+  await resumed.return?.();
+});
+
+it('notification.stream delivers a notification published after a newer one, once', async () => {
+  const title = (event: unknown) => (event as { notification?: { content?: { title?: string } } }).notification?.content?.title;
+  app = await createTestApp({ bus: reorderingBus((event) => title(event) === 'late', (event) => title(event) === 'next') });
+  const bob = await app.user('bob');
+  const stream = (await bob.caller.notification.stream({}))[Symbol.asyncIterator]();
+  const push = (title: string) => app.service.notification.push({ userId: bob.id, type: 'system', content: { title } });
+  await push('late');
+  await push('next');
+  const titles: string[] = [];
+  while (titles.length < 2) {
+    for (const event of trackedData<Array<{ type: string; notification?: { content: { title: string } } }>>(await nextValue(stream)).data) {
+      if (event.type === 'notification') titles.push(event.notification!.content.title);
+    }
+  }
+  expect(titles).toEqual(['next', 'late']);
+  await stream.return?.();
+});
