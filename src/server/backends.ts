@@ -34,7 +34,7 @@ export async function openBackends(config: Config, clock: Clock, logger: Logger)
   }
   const url = config.redisUrl;
   const open = (role: string, extra = {}) =>
-    openRedis({ url, keyPrefix: config.redisPrefix, connectTimeoutMs: config.redisConnectTimeoutMs }, { connectionName: `realtime-${role}`, ...extra });
+    openRedis({ url, keyPrefix: config.redisPrefix, connectTimeoutMs: config.redisConnectTimeoutMs }, { connectionName: `${config.redisPrefix}${role}`, ...extra });
   // Three connections: a subscriber connection can do nothing else, and publishing on the
   // commands connection would queue fan-out behind slow scripts. The publisher queues while it
   // reconnects (a short blip), so publications after commits go out late but in order rather
@@ -62,11 +62,16 @@ export async function openBackends(config: Config, clock: Clock, logger: Logger)
   return {
     bus,
     typingStore: createRedisTypingStore(commands),
-    presenceStore: createRedisPresenceStore(commands, clock),
+    presenceStore: createRedisPresenceStore(commands, clock, presenceTimings(config.presenceHoldMs)),
     rateLimiterBackend: redisRateLimiterBuilder(commands),
     async close() {
       await bus.close();
       await Promise.all(clients.map((client) => client.quit().catch(() => client.disconnect())));
     },
   };
+}
+
+/** Renew three times per hold; sweep at least every 5 s (a dead instance's users: offline within hold + sweep). */
+export function presenceTimings(holdMs: number) {
+  return { holdMs, refreshMs: Math.floor(holdMs / 3), sweepMs: Math.min(5_000, Math.floor(holdMs / 3)) };
 }

@@ -45,6 +45,11 @@ export const envSchema = z.object({
   REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9:_.-]{0,64}$/, 'letters, digits and : _ . - only (at most 64)').default('rt:'),
   /** Behind a load balancer: take the client IP (rate limits, logs) from X-Forwarded-For. */
   TRUST_PROXY: booleanFromEnv.default(false),
+  /**
+   * With Redis: how long an instance's claim that a user is online lasts without renewal (it
+   * renews every third of it). Bounds how long users of an instance that died stay "online".
+   */
+  PRESENCE_HOLD_S: z.coerce.number().min(3).max(600).default(30),
   /** How long to keep retrying an unreachable Redis at start before giving up. */
   REDIS_CONNECT_TIMEOUT_S: z.coerce.number().min(0).max(3600).default(30),
 });
@@ -72,6 +77,7 @@ export type Config = {
   redisUrl: string | null;
   redisPrefix: string;
   redisConnectTimeoutMs: number;
+  presenceHoldMs: number;
   /** Read the client IP from X-Forwarded-For (set only behind a proxy that sets it). */
   trustProxy: boolean;
   /** Realtime timings (see TIMINGS); overridable so tests and deployments can tune them. */
@@ -138,6 +144,7 @@ export function configFromEnv(env: Env): Config {
     redisUrl: env.REDIS_URL ?? null,
     redisPrefix: env.REDIS_PREFIX,
     redisConnectTimeoutMs: env.REDIS_CONNECT_TIMEOUT_S * 1000,
+    presenceHoldMs: env.PRESENCE_HOLD_S * 1000,
     trustProxy: env.TRUST_PROXY,
     timings: { ...TIMINGS },
     connectionLimits: { ...DEFAULT_CONNECTION_LIMITS },

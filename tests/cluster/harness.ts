@@ -11,7 +11,7 @@ import { REDIS_URL } from '../redis-helpers.js';
  */
 export const PG_ADMIN_URL = process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
-const outdir = join('node_modules', '.cache', 'cluster-test');
+const outdir = join('.tmp', 'cluster-build');
 let built: Promise<void> | null = null;
 export function buildOnce(): Promise<void> {
   built ??= (async () => {
@@ -111,12 +111,13 @@ export async function startInstance(port: number, { databaseUrl, redisPrefix, en
 export async function startBalancer(upstreamPorts: number[]) {
   // @ts-expect-error: a plain .mjs script without type declarations
   const { renderNginxConfig, startNginx } = (await import('../../scripts/cluster.mjs')) as {
-    renderNginxConfig(options: { prefix: string; listenPort: number; upstreamPorts: number[] }): string;
+    renderNginxConfig(options: { prefix: string; listenPort: number; upstreamPorts: number[]; exposeUpstream?: boolean }): string;
     startNginx(configPath: string, prefix: string): ChildProcess;
   };
   const listenPort = await freePort();
   const prefix = join(process.cwd(), '.tmp', `nginx-${listenPort}`);
-  const nginx = startNginx(renderNginxConfig({ prefix, listenPort, upstreamPorts }), prefix);
+  // X-Upstream tells a test which instance a socket landed on.
+  const nginx = startNginx(renderNginxConfig({ prefix, listenPort, upstreamPorts, exposeUpstream: true }), prefix);
   const url = `http://127.0.0.1:${listenPort}`;
   for (let attempt = 0; ; attempt++) {
     try {
@@ -135,4 +136,65 @@ export async function startBalancer(upstreamPorts: number[]) {
       await new Promise((resolve) => nginx.once('exit', resolve));
     },
   };
+}
+
+export type Cluster = Awaited<ReturnType<typeof startCluster>>;
+
+/**
+ * `count` instances on a database and a Redis key prefix of their own, with nginx in front. The
+ * instances keep their ports across `restart`, so the balancer finds them again.
+ */
+export async function startCluster(count = 3, env: Record<string, string> = {}) {
+  await buildOnce();
+  const database = await createDatabase();
+  const redisPrefix = `cluster-${randomUUID().slice(0, 8)}:`;
+  const options: ClusterOptions = { databaseUrl: database.url, redisPrefix, env: { SEED_DEMO: 'false', ...env } };
+  const ports = await Promise.all(Array.from({ length: count }, () => freePort()));
+  // One after the other: the first applies the migrations, the others find none pending.
+  const instances: Instance[] = [];
+  for (const port of ports) instances.push(await startInstance(port, options));
+  const balancer = await startBalancer(ports);
+  return {
+    instances,
+    balancer,
+    redisPrefix,
+    /** Which instance an `X-Upstream` address names. */
+    indexOf: (upstream: string) => ports.findIndex((port) => upstream.endsWith(`:${port}`)),
+    /** kill -9. */
+    async kill(index: number) {
+      const instance = instances[index]!;
+      instance.child.kill('SIGKILL');
+      await instance.exited;
+    },
+    /** SIGTERM (graceful shutdown); resolves with the exit code. */
+    async stop(index: number) {
+      const instance = instances[index]!;
+      if (instance.child.exitCode === null && instance.child.signalCode === null) instance.child.kill('SIGTERM');
+      return instance.exited;
+    },
+    async start(index: number) {
+      instances[index] = await startInstance(ports[index]!, options);
+    },
+    async close() {
+      await balancer.stop();
+      await Promise.all(instances.map((instance) => {
+        if (instance.child.exitCode === null && instance.child.signalCode === null) instance.child.kill('SIGTERM');
+        return instance.exited;
+      }));
+      await database.drop();
+      await deleteKeys(redisPrefix);
+    },
+  };
+}
+
+async function deleteKeys(prefix: string) {
+  const { openRedis } = await import('../../src/server/redis/client.js');
+  const admin = await openRedis({ url: REDIS_URL, connectTimeoutMs: 5_000 });
+  let cursor = '0';
+  do {
+    const [next, keys] = await admin.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) await admin.del(...keys);
+  } while (cursor !== '0');
+  admin.disconnect();
 }
