@@ -71,3 +71,40 @@ export function watchInbox({ client }: ClusterClient) {
     unsubscribe: () => subscription.unsubscribe(),
   };
 }
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Sends into a group every `intervalMs` until stopped, retrying a failed send with the same
+ * clientMessageId (an instance that died or is restarting) until it is acknowledged.
+ */
+export function keepSending({ client }: ClusterClient, groupId: number, tag: string, intervalMs = 50) {
+  const acknowledged: Array<{ id: number; seq: number }> = [];
+  let running = true;
+  let failures = 0;
+  const done = (async () => {
+    for (let n = 1; running; n++) {
+      const clientMessageId = `${tag}-${n}`;
+      for (let attempt = 0; ; attempt++) {
+        try {
+          const message = await client.message.group.mutate({ groupId, content: clientMessageId, clientMessageId });
+          acknowledged.push({ id: message.id, seq: message.seq });
+          break;
+        } catch (error) {
+          failures++;
+          if (attempt > 100) throw error;
+          await sleep(100);
+        }
+      }
+      await sleep(intervalMs);
+    }
+  })();
+  return {
+    acknowledged,
+    failures: () => failures,
+    async stop() {
+      running = false;
+      await done;
+    },
+  };
+}
