@@ -91,7 +91,12 @@ class ConversationStreamLogic implements StreamLogic<ConversationEvent, Out> {
   private async onBatchReading(batch: ConversationEvent[], overflowed: boolean, out: StreamOutput<Out>): Promise<BatchResult> {
     const members = await this.services.membership.members(this.conversationId);
     if (!members.has(this.userId)) return END;
-    if (overflowed) await this.replayInto(out);
+    if (overflowed) {
+      await this.replayInto(out);
+      // Typing events were dropped too (a Redis blip): who types now, as a late subscriber learns it.
+      const typing = (await this.services.typing.typists(this.conversationId)).filter((typist) => typist !== this.userId);
+      if (typing.length > 0) out.emit(tracked(String(this.cursor), typing.map((userId): ConversationEvent => ({ type: 'typing', conversationId: this.conversationId, userId, typing: true }))));
+    }
     return this.deliver(batch, 0, [], out);
   }
 
