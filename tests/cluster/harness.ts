@@ -1,9 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createServer as createNetServer } from 'node:net';
 import { join } from 'node:path';
 import pg from 'pg';
 import { REDIS_URL } from '../redis-helpers.js';
+import { spawnServer } from '../server-process.js';
 
 /**
  * Several real server processes (the build `npm start` runs) on one PostgreSQL database and one
@@ -68,43 +69,18 @@ export type ClusterOptions = {
   env?: Record<string, string>;
 };
 
-/** Starts one instance on `port` and resolves once it listens. */
+/** Starts one instance (the build) on `port` and resolves once it listens. */
 export async function startInstance(port: number, { databaseUrl, redisPrefix, env = {} }: ClusterOptions): Promise<Instance> {
   await buildOnce();
-  const child = spawn(process.execPath, ['--enable-source-maps', join(outdir, 'main.mjs')], {
-    env: {
-      ...process.env,
-      NODE_ENV: 'production',
-      LOG_LEVEL: 'info',
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      DATABASE_URL: databaseUrl,
-      REDIS_URL,
-      ...(redisPrefix ? { REDIS_PREFIX: redisPrefix } : {}),
-      SERVICE_TOKEN: 'cluster-test-service-token-0123456789abcdef',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const { child, output, exited } = await spawnServer(['--enable-source-maps', join(outdir, 'main.mjs')], {
+    PORT: String(port),
+    DATABASE_URL: databaseUrl,
+    REDIS_URL,
+    ...(redisPrefix ? { REDIS_PREFIX: redisPrefix } : {}),
+    SERVICE_TOKEN: 'cluster-test-service-token-0123456789abcdef',
+    ...env,
   });
-  let output = '';
-  child.stdout!.on('data', (chunk) => (output += chunk));
-  child.stderr!.on('data', (chunk) => (output += chunk));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`instance on ${port} did not listen:\n${output}`)), 60_000);
-    const check = () => {
-      if (output.includes('"url":"http')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout!.on('data', check);
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`instance on ${port} exited with ${code}:\n${output}`));
-    });
-  });
-  return { port, url: `http://127.0.0.1:${port}`, child, output: () => output, exited };
+  return { port, url: `http://127.0.0.1:${port}`, child, output, exited };
 }
 
 /** nginx in front of `ports`, round robin, rendered from the checked-in config. */
@@ -170,7 +146,9 @@ export async function startCluster(count = 3, env: Record<string, string> = {}) 
     async stop(index: number) {
       const instance = instances[index]!;
       if (instance.child.exitCode === null && instance.child.signalCode === null) instance.child.kill('SIGTERM');
-      return instance.exited;
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`instance ${index} still running 20 s after SIGTERM:\n${instance.output()}`)), 20_000)));
+      return Promise.race([instance.exited, late]).finally(() => clearTimeout(timer));
     },
     async start(index: number) {
       instances[index] = await startInstance(ports[index]!, options);

@@ -74,8 +74,12 @@ export function createRedisBus({ publisher, subscriber, channelPrefix = '', maxQ
     // Back after a drop: subscribe again to everything (ioredis resubscribes only what had
     // succeeded), then let every subscription catch up from the database.
     for (const key of listening.keys()) listening.set(key, upstream(key));
-    local.markAllBehind();
-    onResync?.();
+    // Only once Redis confirmed them: a replay that read the database before that would miss
+    // what is published between its read and the subscription, until the next event of its topic.
+    void Promise.all(listening.values()).then(() => {
+      local.markAllBehind();
+      onResync?.();
+    });
   });
 
   return {

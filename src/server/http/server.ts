@@ -15,6 +15,8 @@ import { isEphemeralValue } from './ephemeral.js';
 import { applyLeanWSHandler } from './ws-adapter.js';
 
 export const API_PATH = '/trpc';
+/** How long a closing server waits for its WebSockets to answer the close frame. */
+const SHUTDOWN_SOCKET_GRACE_MS = 2_000;
 
 export type HttpOptions = {
   /** Folder of the built web app to serve at `/`, or null for the API only. */
@@ -146,14 +148,21 @@ export function createHttpServer(deps: AppDeps, { staticDir }: HttpOptions) {
     },
     /** Tells clients to reconnect, closes every socket, and stops accepting connections. */
     async close(): Promise<void> {
+      // Stop accepting first: clients told to reconnect must land on another instance.
+      const stoppedListening = new Promise<void>((resolve) => server.close(() => resolve()));
       clearInterval(sessionWatch);
       handler.stop();
       handler.broadcastReconnectNotification();
+      const socketsClosed = Promise.all([...wss.clients].map((client) => new Promise((resolve) => client.once('close', resolve))));
       for (const client of wss.clients) client.close(1001, 'server shutting down');
       await new Promise<void>((resolve) => wss.close(() => resolve()));
-      server.closeIdleConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      // A client that does not answer the close frame is cut after a short while, not ws's 30 s.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([socketsClosed, new Promise((resolve) => (timer = setTimeout(resolve, SHUTDOWN_SOCKET_GRACE_MS)))]);
+      clearTimeout(timer);
       for (const client of wss.clients) client.terminate();
+      server.closeIdleConnections();
+      await stoppedListening;
     },
   };
 }

@@ -1,15 +1,20 @@
+import { randomUUID } from 'node:crypto';
 import { topics } from '../bus/topics.js';
+import type { Topic } from '../bus/types.js';
 import type { Deps } from './deps.js';
 
 /**
- * What one instance tells every instance (itself included) about state each of them caches or
- * holds locally. On the in-process bus it goes round the same process.
+ * What one instance tells the other instances about state each of them caches or holds locally.
+ * On the in-process bus nobody else hears it.
  */
 export type ClusterEvent =
   /** Members of a conversation changed: drop the cached membership (streams re-check it). */
   | { type: 'membership-changed'; conversationId: number }
   /** A session was signed out: close its sockets, wherever they are open. */
   | { type: 'session-ended'; sessionId: string };
+
+/** As it travels: which instance announced it (that one applied it already). */
+type Announced = ClusterEvent & { from: string };
 
 type Handler<T extends ClusterEvent['type']> = (event: Extract<ClusterEvent, { type: T }>) => void;
 
@@ -21,10 +26,12 @@ type Handler<T extends ClusterEvent['type']> = (event: Extract<ClusterEvent, { t
  */
 export function createClusterEvents({ bus, logger }: Pick<Deps, 'bus' | 'logger'>) {
   const handlers = new Map<ClusterEvent['type'], Array<(event: ClusterEvent) => void>>();
-  const subscription = bus.subscribe(topics.cluster, {});
+  const self = randomUUID();
+  const subscription = bus.subscribe(topics.cluster as Topic<Announced>, {});
   subscription.deliverBatchesTo({
     receiveBatch(batch) {
       for (const event of batch) {
+        if (event.from === self) continue;
         for (const handler of handlers.get(event.type) ?? []) {
           try {
             handler(event);
@@ -44,7 +51,7 @@ export function createClusterEvents({ bus, logger }: Pick<Deps, 'bus' | 'logger'
     },
     /** Tells every instance; the caller has already applied the change locally (at once). */
     announce(event: ClusterEvent): void {
-      bus.publish(topics.cluster, event).catch((error: unknown) => logger.warn({ err: error, event: event.type }, 'cluster event not published'));
+      bus.publish(topics.cluster as Topic<Announced>, { ...event, from: self }).catch((error: unknown) => logger.warn({ err: error, event: event.type }, 'cluster event not published'));
     },
     stop(): void {
       subscription.close();
