@@ -25,20 +25,17 @@ export async function openRedis({ url, keyPrefix = '', connectTimeoutMs = 10_000
     retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 2_000),
     ...extra,
   });
-  // ioredis emits 'error' on every failed reconnect; an unhandled one would crash the process.
-  redis.on('error', () => {});
-  const deadline = Date.now() + connectTimeoutMs;
+  // ioredis emits 'error' on every failed (re)connect; an unhandled one would crash the process.
   let lastError: unknown;
-  while (Date.now() < deadline) {
-    try {
-      if (redis.status === 'wait' || redis.status === 'end') await redis.connect();
-      await redis.ping();
-      return redis;
-    } catch (error) {
-      lastError = error;
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-  }
+  redis.on('error', (error: unknown) => (lastError = error));
+  // ioredis retries by itself (retryStrategy); wait for 'ready' for a bounded time.
+  const ready = new Promise<boolean>((resolve) => redis.once('ready', () => resolve(true)));
+  redis.connect().catch((error: unknown) => (lastError = error));
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), connectTimeoutMs)));
+  const connected = await Promise.race([ready, timedOut]);
+  clearTimeout(timer);
+  if (connected) return redis;
   redis.disconnect();
   const host = safeHost(url);
   throw new RedisUnavailableError(`REDIS_URL: Redis at ${host} did not answer within ${connectTimeoutMs} ms (${(lastError as Error)?.message ?? 'no answer'})`);

@@ -1,0 +1,44 @@
+import type { IncomingMessage } from 'node:http';
+import { expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../src/server/config.js';
+import { clientAddress } from '../src/server/http/server.js';
+import { createServer } from '../src/server/server.js';
+import { REDIS_URL } from './redis-helpers.js';
+import { runServerToExit } from './server-process.js';
+import { freshStoreConfig } from './store.js';
+
+it('REDIS_URL must be a redis:// or rediss:// URL, REDIS_PREFIX a short plain prefix; both optional', () => {
+  expect(() => loadConfig({ REDIS_URL: 'http://localhost:6379' })).toThrow(ConfigError);
+  expect(() => loadConfig({ REDIS_URL: 'http://localhost:6379' })).toThrow(/REDIS_URL: must be a redis:\/\/ or rediss:\/\/ URL/);
+  expect(() => loadConfig({ REDIS_PREFIX: 'has space' })).toThrow(/REDIS_PREFIX/);
+  expect(() => loadConfig({ PRESENCE_HOLD_S: '1' })).toThrow(/PRESENCE_HOLD_S/);
+  const config = loadConfig({ REDIS_URL: 'rediss://user:secret@redis.example:6380', REDIS_PREFIX: 'prod:', TRUST_PROXY: 'true' });
+  expect(config).toMatchObject({ redisUrl: 'rediss://user:secret@redis.example:6380', redisPrefix: 'prod:', trustProxy: true, presenceHoldMs: 30_000 });
+  expect(loadConfig({})).toMatchObject({ redisUrl: null, trustProxy: false });
+});
+
+it('the client address comes from X-Forwarded-For (its last entry) only with TRUST_PROXY', () => {
+  const request = (forwarded?: string) =>
+    ({ headers: forwarded ? { 'x-forwarded-for': forwarded } : {}, socket: { remoteAddress: '10.0.0.2' } }) as unknown as IncomingMessage;
+  expect(clientAddress(request('203.0.113.7'), false)).toBe('10.0.0.2');
+  expect(clientAddress(request('203.0.113.7'), true)).toBe('203.0.113.7');
+  // Earlier entries come from the client and prove nothing: the last one is what our proxy saw.
+  expect(clientAddress(request('198.51.100.1, 203.0.113.7'), true)).toBe('203.0.113.7');
+  expect(clientAddress(request(), true)).toBe('10.0.0.2');
+});
+
+it('without REDIS_URL the bus stays in process; with it, the server shares it through Redis and closes its connections', async () => {
+  const embedded = await createServer({ config: { ...freshStoreConfig(), logLevel: 'silent', seedDemo: false } });
+  expect(embedded.deps.bus.mayReorder).toBeUndefined();
+  await embedded.close();
+  const shared = await createServer({ config: { ...freshStoreConfig(), logLevel: 'silent', seedDemo: false, redisUrl: REDIS_URL, redisPrefix: `cfg-${process.pid}:` } });
+  expect(shared.deps.bus.mayReorder).toBe(true);
+  await shared.close();
+});
+
+it('refuses to start when Redis cannot be reached: bounded retries, then one line naming REDIS_URL and the host (never the password)', async () => {
+  const { code, output } = await runServerToExit({ DATABASE_PATH: ':memory:', REDIS_URL: 'redis://:hunter2@127.0.0.1:1', REDIS_CONNECT_TIMEOUT_S: '1', SEED_DEMO: 'false' });
+  expect(code).toBe(1);
+  expect(output).toMatch(/REDIS_URL: Redis at 127\.0\.0\.1:1 did not answer within 1000 ms/);
+  expect(output).not.toContain('hunter2');
+});
