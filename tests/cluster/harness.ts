@@ -1,5 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { createServer as createNetServer } from 'node:net';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -12,7 +13,10 @@ import { spawnServer } from '../server-process.js';
  */
 export const PG_ADMIN_URL = process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
-const outdir = join('.tmp', 'cluster-build');
+// One build per test process: test files run in parallel processes, and one must not start a
+// bundle another is rewriting.
+const outdir = join('.tmp', `cluster-build-${process.pid}`);
+process.once('exit', () => rmSync(outdir, { recursive: true, force: true }));
 let built: Promise<void> | null = null;
 export function buildOnce(): Promise<void> {
   built ??= (async () => {

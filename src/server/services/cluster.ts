@@ -46,6 +46,7 @@ export function createClusterEvents({ bus, logger }: Pick<Deps, 'bus' | 'logger'
   });
 
   return {
+    /** Runs `handler` for events announced by the other instances (the announcer applied its own change already). */
     on<T extends ClusterEvent['type']>(type: T, handler: Handler<T>): void {
       handlers.set(type, [...(handlers.get(type) ?? []), handler as (event: ClusterEvent) => void]);
     },

@@ -6,7 +6,7 @@ import { createSingleFlight } from './single-flight.js';
 /**
  * Who belongs to which conversation, cached in memory: the send and deliver paths ask it for
  * every message, so it must not cost a query each time. Every membership change goes through
- * `invalidate` (for several instances, that call is what a shared bus would broadcast).
+ * `invalidate`, which services/index.ts also announces to the other instances (services/cluster.ts).
  */
 export function createMembershipService({ orm }: Pick<Deps, 'orm'>) {
   const membersByConversation = new Map<number, Set<number>>();
