@@ -98,3 +98,16 @@ it('messages, typing, receipts, presence, notifications and group removal cross 
   a.close();
   await waitFor(() => presenceOnB.some((p) => p.userId === alice.id && p.status === 'offline'), 15_000, 'alice offline');
 });
+
+it('logout on one instance closes that session\'s sockets on the others', async () => {
+  const [A, B, C] = cluster.instances.map((instance) => instance.url) as [string, string, string];
+  const erin = await signUp(A, 'erin');
+  const onB = clusterClient(B, erin.cookie);
+  const onC = clusterClient(C, erin.cookie);
+  clients.push(onB, onC);
+  const streams = [watchInbox(onB), watchInbox(onC)];
+  await waitFor(() => streams.every((stream) => stream.state.started), 10_000, 'streams');
+  const closed = [onB, onC].map((client) => new Promise<number>((resolve) => client.sockets[0]!.once('close', (code) => resolve(code))));
+  await httpClient(A, erin.cookie).auth.logout.mutate();
+  expect(await Promise.all(closed)).toEqual([4001, 4001]);
+});

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { topics } from '../bus/topics.js';
 import type { Topic } from '../bus/types.js';
+import type { ConnectionRegistry } from './connections.js';
+import type { MembershipService } from './membership.js';
 import type { Deps } from './deps.js';
 
 /**
@@ -8,8 +10,12 @@ import type { Deps } from './deps.js';
  * On the in-process bus nobody else hears it.
  */
 export type ClusterEvent =
-  /** Members of a conversation changed: drop the cached membership (streams re-check it). */
-  | { type: 'membership-changed'; conversationId: number }
+  /**
+   * Members of a conversation changed: drop the cached membership (streams re-check it). The
+   * hook for re-checking presence watches when a relationship ends: `formerMembers` are the
+   * members before the change if the announcer had them cached (else re-check every watch).
+   */
+  | { type: 'membership-changed'; conversationId: number; formerMembers?: number[] }
   /** A session was signed out: close its sockets, wherever they are open. */
   | { type: 'session-ended'; sessionId: string };
 
@@ -61,3 +67,24 @@ export function createClusterEvents({ bus, logger }: Pick<Deps, 'bus' | 'logger'
 }
 
 export type ClusterEvents = ReturnType<typeof createClusterEvents>;
+
+/**
+ * Membership invalidations and logouts apply here at once, as before, and on every other instance
+ * when the event reaches it: a member removed on A stops receiving on B, a signed-out session's
+ * sockets close wherever they are open. (Session expiry needs nothing: each instance closes its
+ * own sockets by their session's expiry.)
+ */
+export function shareAcrossInstances(cluster: ClusterEvents, membership: MembershipService, connections: ConnectionRegistry): void {
+  const { invalidate, closeSession } = { invalidate: membership.invalidate, closeSession: connections.closeSession };
+  membership.invalidate = (conversationId) => {
+    const former = membership.cached(conversationId);
+    invalidate(conversationId);
+    cluster.announce({ type: 'membership-changed', conversationId, ...(former ? { formerMembers: [...former] } : {}) });
+  };
+  connections.closeSession = (sessionId) => {
+    closeSession(sessionId);
+    cluster.announce({ type: 'session-ended', sessionId });
+  };
+  cluster.on('membership-changed', ({ conversationId }) => invalidate(conversationId));
+  cluster.on('session-ended', ({ sessionId }) => closeSession(sessionId));
+}

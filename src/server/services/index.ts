@@ -1,5 +1,5 @@
 import { createAuthService } from './auth.js';
-import { createClusterEvents } from './cluster.js';
+import { createClusterEvents, shareAcrossInstances } from './cluster.js';
 import { createConnectionRegistry } from './connections.js';
 import { createConversationService } from './conversations.js';
 import type { Deps } from './deps.js';
@@ -30,18 +30,7 @@ export function createServices(deps: Deps, options: ServiceOptions = {}) {
   const cluster = createClusterEvents(deps);
   const connections = createConnectionRegistry();
   const membership = createMembershipService(deps);
-  // Applied here at once, and on every other instance when the event reaches it.
-  const { invalidate, closeSession } = { invalidate: membership.invalidate, closeSession: connections.closeSession };
-  membership.invalidate = (conversationId) => {
-    invalidate(conversationId);
-    cluster.announce({ type: 'membership-changed', conversationId });
-  };
-  connections.closeSession = (sessionId) => {
-    closeSession(sessionId);
-    cluster.announce({ type: 'session-ended', sessionId });
-  };
-  cluster.on('membership-changed', ({ conversationId }) => invalidate(conversationId));
-  cluster.on('session-ended', ({ sessionId }) => closeSession(sessionId));
+  shareAcrossInstances(cluster, membership, connections);
   const inboxFanout = startInboxFanout(deps, membership);
   const auth = createAuthService(deps);
   const users = createUserService(deps);
