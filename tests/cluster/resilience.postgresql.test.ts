@@ -41,7 +41,11 @@ async function groupOf(names: string[], base: (name: string) => string) {
 /** Every subscriber ends with seqs 1…last, each once, and every acknowledged message among them. */
 async function expectExactlyOnce(streams: Array<ReturnType<typeof watchConversation>>, acknowledged: Array<{ seq: number }>) {
   const last = Math.max(...acknowledged.map((message) => message.seq));
-  await waitFor(() => streams.every((stream) => (stream.seqs().at(-1) ?? 0) >= last), 30_000, 'every stream to catch up');
+  await waitFor(() => streams.every((stream) => (stream.seqs().at(-1) ?? 0) >= last), 30_000, 'every stream to catch up').catch((error: Error) => {
+    const summary = streams.map((stream) => `last seq ${stream.seqs().at(-1)}, ${stream.seqs().length} seqs`).join('; ');
+    const logs = cluster!.instances.map((instance, index) => `--- instance ${index}\n${instance.output().split('\n').filter((line) => /redis|error|warn/i.test(line)).slice(-15).join('\n')}`);
+    throw new Error(`${error.message}: acknowledged up to ${last}; ${summary}\n${logs.join('\n')}`);
+  });
   for (const stream of streams) expect(stream.seqs()).toEqual(range(1, Math.max(last, stream.seqs().length)));
 }
 
@@ -111,7 +115,11 @@ it('Redis connections killed (CLIENT KILL) mid-stream: nothing lost or duplicate
   await expectExactlyOnce(streams, acknowledged);
   const last = Math.max(...acknowledged.map((message) => message.seq));
   // Inboxes: every message of the group once (by id), including the first batch before the kill.
-  await waitFor(() => inboxes.every((inbox) => inbox.messageIds().length >= last), 20_000, 'inboxes');
+  await waitFor(() => inboxes.every((inbox) => inbox.messageIds().length >= last), 20_000, 'inboxes').catch((error: Error) => {
+    const missing = inboxes.map((inbox) => acknowledged.filter((message) => !inbox.messageIds().includes(message.id)).map((message) => `${message.id}/${message.seq}`));
+    const logs = cluster!.instances.map((instance, index) => `--- instance ${index}\n${instance.output().split('\n').filter((line) => /redis|error|warn/i.test(line)).slice(-15).join('\n')}`);
+    throw new Error(`${error.message}: ${last} messages; counts ${inboxes.map((inbox) => inbox.messageIds().length).join(', ')}; missing acknowledged (id/seq) ${JSON.stringify(missing)}\n${logs.join('\n')}`);
+  });
   for (const inbox of inboxes) {
     expect(new Set(inbox.messageIds()).size).toBe(inbox.messageIds().length);
     expect(inbox.messageIds().length).toBe(last);

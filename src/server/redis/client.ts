@@ -50,3 +50,22 @@ export function safeHost(url: string): string {
     return '(unparsable URL)';
   }
 }
+
+/**
+ * Resolves once `redis` is connected, waiting up to `ms` while it reconnects (a blip): callers
+ * that only read ephemeral state wait a moment rather than fail. Rejects after that.
+ */
+export function whenReady(redis: Redis, ms = 2_000): Promise<void> {
+  if (redis.status === 'ready') return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      redis.off('ready', onReady);
+      reject(new Error(`Redis not ready within ${ms} ms`));
+    }, ms);
+    const onReady = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    redis.once('ready', onReady);
+  });
+}

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Clock } from '../clock.js';
+import { whenReady } from '../redis/client.js';
 import type { PresenceStore } from './presence.js';
 
 export type RedisPresenceOptions = {
@@ -116,6 +117,8 @@ export function createRedisPresenceStore(redis: Redis, clock: Clock, options: Re
     },
     async onlineAmong(userIds) {
       if (userIds.length === 0) return new Set();
+      // A presence snapshot is what streams resend after a Redis blip: wait for the connection.
+      await whenReady(redis);
       const now = clock.now();
       const pipeline = redis.pipeline();
       for (const userId of userIds) pipeline.zcount(userKey(userId), `(${now}`, '+inf');

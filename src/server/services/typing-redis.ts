@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { whenReady } from '../redis/client.js';
 import type { TypingStore } from './typing.js';
 
 /**
@@ -55,6 +56,7 @@ export function createRedisTypingStore(redis: Redis): TypingStore {
       return (await client.typingStop(...keys(conversationId, userId), userId, conversationId)) === 1;
     },
     async typists(conversationId, now) {
+      await whenReady(redis);
       const ids = await redis.zrangebyscore(`typing:c:${conversationId}`, `(${now}`, '+inf');
       return ids.map(Number);
     },

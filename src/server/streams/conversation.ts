@@ -32,7 +32,7 @@ export async function openConversationStream(deps: AppDeps, { userId, conversati
   );
   // A late subscriber first learns who is typing now (taken after listening: a change in
   // between arrives again live, and typing events are idempotent).
-  const typing = (await deps.services.typing.typists(conversationId))
+  const typing = (await typistsOrNone(deps.services, conversationId))
     .filter((typist) => typist !== userId)
     .map((typist): ConversationEvent => ({ type: 'typing', conversationId, userId: typist, typing: true }));
   return new LiveStream(live, new ConversationStreamLogic(deps.services, deps.orm, userId, conversationId, start, lastEventId != null, typing));
@@ -94,7 +94,7 @@ class ConversationStreamLogic implements StreamLogic<ConversationEvent, Out> {
     if (overflowed) {
       await this.replayInto(out);
       // Typing events were dropped too (a Redis blip): who types now, as a late subscriber learns it.
-      const typing = (await this.services.typing.typists(this.conversationId)).filter((typist) => typist !== this.userId);
+      const typing = (await typistsOrNone(this.services, this.conversationId)).filter((typist) => typist !== this.userId);
       if (typing.length > 0) out.emit(tracked(String(this.cursor), typing.map((userId): ConversationEvent => ({ type: 'typing', conversationId: this.conversationId, userId, typing: true }))));
     }
     return this.deliver(batch, 0, [], out);
@@ -145,6 +145,14 @@ class ConversationStreamLogic implements StreamLogic<ConversationEvent, Out> {
       yield page.rows.map((row): ConversationEvent => ({ type: 'message', message: toMessageDTO(row) }));
     }
   }
+}
+
+/**
+ * Who types now, or nobody if the typing store cannot answer (Redis reconnecting): typing is
+ * ephemeral, and a stream must not fail for it.
+ */
+function typistsOrNone(services: AppDeps['services'], conversationId: number): Promise<number[]> {
+  return services.typing.typists(conversationId).catch(() => []);
 }
 
 async function latestSeq({ orm }: AppDeps, conversationId: number): Promise<number> {
