@@ -8,8 +8,7 @@ import { createTestApp, nextValue, trackedData, uid, type TestApp } from './help
  * 101 committed on B. A bus that holds back the publication of one chosen message until the next
  * one went out forces that order here, deterministically.
  */
-function reorderingBus(holdBack: (event: unknown) => boolean, releasedBy: (event: unknown) => boolean): EventBus {
-  const inner = createMemoryBus();
+function reorderingBus(holdBack: (event: unknown) => boolean, releasedBy: (event: unknown) => boolean, inner = createMemoryBus()): EventBus {
   let held: Array<() => void> = [];
   return {
     ...inner,
@@ -62,6 +61,24 @@ it('inbox.events delivers a message published after a newer one, once, and a res
   expect(replayed).toContain(late.id);
   expect(new Set(replayed).size).toBe(replayed.length);
   await resumed.return?.();
+});
+
+it('inbox.events: when the bus drops events after a newer one was delivered, the resynchronisation also reads the older one never delivered', async () => {
+  const content = (event: unknown) => (event as { message?: { content?: string } }).message?.content;
+  const inner = createMemoryBus();
+  // 'lost' is held back for good: its publication was dropped, as by a Redis reconnect.
+  app = await createTestApp({ bus: reorderingBus((event) => content(event) === 'lost', () => false, inner) });
+  const [alice, bob] = [await app.user('alice'), await app.user('bob')];
+  const { id: conversationId } = await alice.caller.conversation.openDirect({ userId: bob.id });
+  const inbox = (await bob.caller.inbox.events({}))[Symbol.asyncIterator]();
+  const lost = await alice.caller.message.send({ conversationId, content: 'lost', clientMessageId: uid() });
+  const next = await alice.caller.message.send({ conversationId, content: 'next', clientMessageId: uid() });
+  expect(trackedData<InboxMessage[]>(await nextValue(inbox)).data.map((event) => event.message.id)).toEqual([next.id]);
+  inner.markAllBehind();
+  const resynced = trackedData<InboxMessage[]>(await nextValue(inbox));
+  expect(resynced.data.map((event) => event.message.id)).toEqual([lost.id]);
+  expect(resynced.id).toBe(String(next.id));
+  await inbox.return?.();
 });
 
 it('on the in-process bus a resume replays only after its cursor (no late window)', async () => {

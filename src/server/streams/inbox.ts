@@ -6,7 +6,7 @@ import { Membership, Message } from '../db/entities.js';
 import { toMessageDTO } from '../services/mappers.js';
 import { unreadCounts } from '../services/read-state.js';
 import { LiveStream, type StreamOutput } from './live-stream.js';
-import { CursorStream, LATE_WINDOW_MS, listenThenRead, pagesAfter } from './replay.js';
+import { CursorStream, LATE_WINDOW_MS, listenThenRead, pagesAfter, type BelowCursor } from './replay.js';
 
 const REPLAY_PAGE = 500;
 
@@ -52,16 +52,12 @@ class InboxStreamLogic extends CursorStream<InboxBusEvent, InboxEvent> {
     super(cursor, replayFirst, lateWindowMs);
   }
 
-  protected async readLate(windowMs: number): Promise<InboxEvent[]> {
+  protected async readBelowCursor(from: BelowCursor): Promise<Array<[number, InboxEvent]>> {
     const em = this.orm.em.fork();
     const memberOf = (await em.find(Membership, { user: this.userId }, { fields: ['conversation'] })).map((m) => m.conversation);
-    const since = new Date(this.clock.now() - windowMs);
-    const rows = await em.find(
-      Message,
-      { id: { $lte: this.cursor }, createdAt: { $gte: since }, conversation: { $in: memberOf } },
-      { orderBy: { id: 'asc' }, limit: REPLAY_PAGE },
-    );
-    return rows.map((row) => toInboxEvent(this, { type: 'message', message: toMessageDTO(row) }));
+    const lower = 'after' in from ? { id: { $gt: from.after, $lte: this.cursor } } : { id: { $lte: this.cursor }, createdAt: { $gte: new Date(this.clock.now() - from.withinMs) } };
+    const rows = await em.find(Message, { ...lower, conversation: { $in: memberOf } }, { orderBy: { id: 'asc' }, limit: REPLAY_PAGE });
+    return rows.map((row) => [row.id, toInboxEvent(this, { type: 'message', message: toMessageDTO(row) })]);
   }
 
   protected positionOf(event: InboxBusEvent): number | null {

@@ -5,7 +5,7 @@ import type { AppDeps } from '../context.js';
 import { Notification } from '../db/entities.js';
 import { toNotificationDTO } from '../services/notifications.js';
 import { LiveStream, type StreamOutput } from './live-stream.js';
-import { CursorStream, LATE_WINDOW_MS, listenThenRead, pagesAfter } from './replay.js';
+import { CursorStream, LATE_WINDOW_MS, listenThenRead, pagesAfter, type BelowCursor } from './replay.js';
 
 const REPLAY_PAGE = 200;
 
@@ -45,13 +45,13 @@ class NotificationStreamLogic extends CursorStream<NotificationEvent, Notificati
     super(cursor, replayFirst, lateWindowMs);
   }
 
-  protected async readLate(windowMs: number): Promise<NotificationEvent[]> {
+  protected async readBelowCursor(from: BelowCursor): Promise<Array<[number, NotificationEvent]>> {
     const { orm, services, userId } = this;
-    const since = new Date(this.clock.now() - windowMs);
-    const rows = await orm.em.fork().find(Notification, { user: userId, id: { $lte: this.cursor }, createdAt: { $gte: since } }, { orderBy: { id: 'asc' }, limit: REPLAY_PAGE });
+    const lower = 'after' in from ? { id: { $gt: from.after, $lte: this.cursor } } : { id: { $lte: this.cursor }, createdAt: { $gte: new Date(this.clock.now() - from.withinMs) } };
+    const rows = await orm.em.fork().find(Notification, { user: userId, ...lower }, { orderBy: { id: 'asc' }, limit: REPLAY_PAGE });
     if (rows.length === 0) return [];
     const unreadCount = await services.notifications.unreadCount(userId);
-    return rows.map((row): NotificationEvent => ({ type: 'notification', notification: toNotificationDTO(row), unreadCount }));
+    return rows.map((row): [number, NotificationEvent] => [row.id, { type: 'notification', notification: toNotificationDTO(row), unreadCount }]);
   }
 
   protected positionOf(event: NotificationEvent): number | null {

@@ -45,6 +45,9 @@ export async function* pagesAfter<Row>(
   }
 }
 
+/** Where to read below a stream's cursor: after a position, or what was stored recently. */
+export type BelowCursor = { after: number } | { withinMs: number };
+
 /** How far back a resumed stream looks below its cursor for events that were published late. */
 export const LATE_WINDOW_MS = 10_000;
 /** Positions a stream remembers having delivered live above what it read from the database. */
@@ -62,7 +65,9 @@ const RECENT_POSITIONS = 32;
  * last positions it delivered, so nothing goes out twice), and a resumed stream first re-sends
  * what was stored in the last `lateWindowMs` at or below its cursor: a client that disconnected
  * between 101 and the late 100 gets 100 then. Those re-sent events may be ones the client has;
- * it deduplicates by id (the web client does), so each is shown once.
+ * it deduplicates by id (the web client does), so each is shown once. When the bus dropped
+ * events (overflow, a Redis reconnect), the resynchronisation also reads the positions between
+ * the last database read and the cursor that were never delivered.
  */
 export abstract class CursorStream<E, Item> implements StreamLogic<E, TrackedEnvelope<Item[]>> {
   /** Every position at or below it was delivered or read from the store. */
@@ -81,10 +86,7 @@ export abstract class CursorStream<E, Item> implements StreamLogic<E, TrackedEnv
 
   async start(out: StreamOutput<TrackedEnvelope<Item[]>>) {
     if (!this.replayFirst) return;
-    if (this.lateWindowMs > 0) {
-      const late = await this.readLate(this.lateWindowMs);
-      if (late.length > 0) out.emit(tracked(String(this.cursor), late));
-    }
+    if (this.lateWindowMs > 0) this.emitLate(out, await this.readBelowCursor({ withinMs: this.lateWindowMs }));
     await this.replay(out);
   }
 
@@ -98,14 +100,22 @@ export abstract class CursorStream<E, Item> implements StreamLogic<E, TrackedEnv
   protected abstract toItem(event: E): Item;
   /** Emits what is stored after the cursor, page by page, advancing the cursor. */
   protected abstract replayInto(out: StreamOutput<TrackedEnvelope<Item[]>>): Promise<void>;
-  /** Stored items at or below the cursor created in the last `windowMs`, in position order. */
-  protected abstract readLate(windowMs: number): Promise<Item[]>;
+  /** Stored items at or below the cursor, after a position or created in the last `withinMs`, in position order (one page). */
+  protected abstract readBelowCursor(from: BelowCursor): Promise<Array<[number, Item]>>;
 
   private async replay(out: StreamOutput<TrackedEnvelope<Item[]>>) {
+    // Live deliveries moved the cursor past positions this stream never saw: some may have been
+    // committed and published late, and lost with the events the bus dropped. Read them first.
+    const recent = this.recent;
+    if (recent !== null) this.emitLate(out, (await this.readBelowCursor({ after: this.settled })).filter(([position]) => !recent.includes(position)));
     await this.replayInto(out);
-    // Ids become visible in order: what the read did not see at or below the cursor does not exist.
+    // Ids become visible in order: what the reads did not see at or below the cursor does not exist.
     this.settled = this.cursor;
     this.recent = null;
+  }
+
+  private emitLate(out: StreamOutput<TrackedEnvelope<Item[]>>, late: Array<[number, Item]>) {
+    if (late.length > 0) out.emit(tracked(String(this.cursor), late.map(([, item]) => item)));
   }
 
   private deliver(batch: E[], out: StreamOutput<TrackedEnvelope<Item[]>>) {
