@@ -15,7 +15,16 @@ export const User = defineEntity({
   properties: {
     id: p.integer().primary().autoincrement(),
     username: p.string().length(64).unique(),
-    passwordHash: p.string().hidden(),
+    /** Null for users who come from the host app's identity (no password here). */
+    // Not `.hidden()`: with `.nullable()` its type refuses null. Entities never leave the server (DTOs do).
+    passwordHash: p.string().nullable(),
+    /** The host app's id for this user (identity resolver, service API); null for password accounts. */
+    externalId: p.string().length(255).nullable().unique(),
+    /** The host's name for an external user (follows the host; `username` is then an internal handle). */
+    displayName: p.string().length(100).nullable(),
+    avatarUrl: p.string().length(2048).nullable(),
+    /** Set when the account was deleted: the row stays as an anonymous tombstone (see service.deleteUser). */
+    deletedAt: p.datetime().nullable(),
     createdAt: p.datetime(),
     lastSeenAt: p.datetime().nullable(),
   },

@@ -1,6 +1,7 @@
 import { createAuthService } from './auth.js';
 import { createConnectionRegistry } from './connections.js';
 import { createConversationService } from './conversations.js';
+import { createExternalUserService } from './external-users.js';
 import type { Deps } from './deps.js';
 import { createGroupService } from './groups.js';
 import { createMembershipService } from './membership.js';
@@ -27,6 +28,7 @@ export function createServices(deps: Deps, options: ServiceOptions = {}) {
   const membership = createMembershipService(deps);
   const auth = createAuthService(deps);
   const users = createUserService(deps);
+  const externalUsers = createExternalUserService(deps);
   const conversations = createConversationService(deps, membership);
   const typing = createTypingService(deps, options.typingStore);
   const presence = createPresenceService(deps, connections, options.presenceStore);
@@ -56,6 +58,7 @@ export function createServices(deps: Deps, options: ServiceOptions = {}) {
     membership,
     auth,
     users,
+    externalUsers,
     conversations,
     messages,
     reads,
