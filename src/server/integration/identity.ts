@@ -42,6 +42,9 @@ export class IdentityRefused extends Error {
   }
 }
 
+/** Host users have no session of ours: the host's proof stands for one, and logout/expiry address their sockets by this id. */
+export const externalSessionId = (userId: number) => `external:${userId}`;
+
 export type ResolveRequestIdentity = (req: IncomingMessage, transport: 'http' | 'ws') => Promise<RequestIdentity>;
 
 /** Builds the function every transport uses to turn a request into an identity. */
@@ -59,8 +62,7 @@ export function createRequestIdentity(deps: AppDeps, options?: IdentityOptions |
     const external = await runResolver(hostIdentity, req, transport);
     if (!external) return { identity: anonymous };
     const user = await services.externalUsers.upsert(external.user);
-    // No session of ours: the host's proof stands for one, and logout/expiry address the user's sockets by it.
-    return { identity: { user, sessionId: `external:${user.id}`, service: false }, expiresAt: external.expiresAt };
+    return { identity: { user, sessionId: externalSessionId(user.id), service: false }, expiresAt: external.expiresAt };
   };
 }
 

@@ -1,3 +1,4 @@
+import { createAccountService } from './accounts.js';
 import { createAuthService } from './auth.js';
 import { createConnectionRegistry } from './connections.js';
 import { createConversationService } from './conversations.js';
@@ -44,6 +45,7 @@ export function createServices(deps: Deps, options: ServiceOptions = {}) {
     afterRead: (userId, conversationId) => notifications.conversationRead(userId, conversationId),
   });
   const groups = createGroupService(deps, membership, notifications);
+  const accounts = createAccountService(deps, { membership, groups, messages, connections, externalUsers });
   // A user whose last connection closed is typing nowhere.
   connections.onLastDisconnection((userId) => void typing.stopAll(userId).catch(report));
 
@@ -66,6 +68,7 @@ export function createServices(deps: Deps, options: ServiceOptions = {}) {
     presence,
     notifications,
     groups,
+    accounts,
   };
 }
 
