@@ -105,8 +105,11 @@ export function attachWebSocket<TRouter extends AnyTRPCRouter = typeof appRouter
       handler.stop();
       handler.broadcastReconnectNotification();
       for (const client of wss.clients) client.close(1001, 'server shutting down');
-      await new Promise<void>((resolve) => wss.close(() => resolve()));
-      for (const client of wss.clients) client.terminate();
+      const closed = new Promise<void>((resolve) => wss.close(() => resolve()));
+      // A client that does not answer the close handshake within a second is cut off.
+      const grace = setTimeout(() => wss.clients.forEach((client) => client.terminate()), 1_000);
+      await closed;
+      clearTimeout(grace);
     },
   };
 }
