@@ -12,7 +12,7 @@ import { parse } from 'cookie';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
 import { z } from 'zod';
-import { attachWebSocket, chatRouter, createChatContext, createServer, type AttachedSocket, type Context, type RealtimeServer } from '../../src/server/index.js';
+import { attachWebSocket, chatRouter, createCaller, createChatContext, createServer, type AttachedSocket, type Context, type RealtimeServer } from '../../src/server/index.js';
 import type { ConversationEvent } from '../../src/shared/events.js';
 import { RELAXED_LIMITS, uid } from '../helpers.js';
 import { waitFor } from '../socket-helpers.js';
@@ -29,8 +29,8 @@ const hostRouter = t.router({
   like: t.procedure.input(z.object({ authorId: z.string() })).mutation(async ({ ctx, input }) => {
     if (!ctx.hostUser) throw new TRPCError({ code: 'UNAUTHORIZED' });
     // The host's backend pushes through the chat's service API, in-process.
-    const service = hostRouter.createCaller({ hostUser: null, chat: await createChatContext(chatApp, { service: true }) });
-    return service.chat.service.notify({ user: { externalId: input.authorId }, type: 'like', content: { title: `${ctx.hostUser.name} liked your post` } });
+    const service = createCaller(await createChatContext(chatApp, { service: true }));
+    return service.service.notify({ user: { externalId: input.authorId }, type: 'like', content: { title: `${ctx.hostUser.name} liked your post` } });
   }),
   chat: chatRouter,
 });
