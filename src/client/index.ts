@@ -15,3 +15,4 @@ export { useConversationList, useUnreadCounts } from './hooks/useConversationLis
 export { mergeMessages, withPending, deliveryState } from './logic/messages.js';
 export { typingLabel, createTypingThrottle } from './logic/typing.js';
 export { readableError } from './logic/errors.js';
+export { createChatHooks, type ChatHooks, type ChatProcedures } from './chat-hooks/index.js';
