@@ -1,6 +1,8 @@
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jwtIdentity } from '../../src/server/integration/recipes.js';
+import WebSocket from 'ws';
+import { DEFAULT_CONNECTION_LIMITS } from '../../src/server/config.js';
 import { createServer, type RealtimeServer } from '../../src/server/index.js';
 import { RELAXED_LIMITS } from '../helpers.js';
 import { httpQuery, socketProbe } from './probes.js';
@@ -28,7 +30,8 @@ describe('JWT identity recipe', () => {
 
   beforeAll(async () => {
     app = await createServer({
-      config: { databasePath: ':memory:', logLevel: 'silent', seedDemo: false },
+      // Expired sessions are swept every 100 ms here (a minute by default).
+      config: { databasePath: ':memory:', logLevel: 'silent', seedDemo: false, connectionLimits: { ...DEFAULT_CONNECTION_LIMITS, sessionCheckMs: 100 } },
       rateLimits: RELAXED_LIMITS,
       identity: jwtIdentity({ key: secret, issuer, audience, algorithms: ['HS256'] }),
     });
@@ -72,5 +75,12 @@ describe('JWT identity recipe', () => {
     // A host name that is also a password account's name does not collide with it.
     const other = await httpQuery(base, 'auth.me', { authorization: `Bearer ${await token({ sub: 'host-8', name: 'Bo Renamed' })}` });
     expect((other.data as { id: number }).id).not.toBe((first.data as { id: number }).id);
+  });
+
+  it('closes a socket when its token expires (4001), like an expired session', async () => {
+    const ws = new WebSocket(wsUrl, { headers: { authorization: `Bearer ${await token({ expiresIn: '2s' })}` } });
+    const closed = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)));
+    await new Promise((resolve) => ws.once('open', resolve));
+    expect(await closed).toBe(4001);
   });
 });
