@@ -9,21 +9,37 @@
  */
 import { useRef } from 'react';
 import type { NotificationEvent } from '../../shared/notifications.js';
-import type { ChatNotification, ChatProcedures } from './types.js';
+import type { ChatConversation, ChatNotification, ChatProcedures, ChatUser } from './types.js';
 import { useChatConversation } from './useConversation.js';
 
 export type { ChatConversation, ChatMessage, ChatNotification, ChatProcedures, ChatUser } from './types.js';
 
-export function createChatHooks(chat: ChatProcedures) {
+/** Spelled out so the library's .d.ts names no internal type of @trpc/react-query. */
+export type ChatHooks = {
+  useMe(): { user: ChatUser | null; loading: boolean };
+  useConversations(): { conversations: ChatConversation[]; loading: boolean };
+  useConversation(conversationId: number, options?: { visible?: boolean; pageSize?: number }): ChatConversationState;
+  useNotifications(options?: { onNotification?: (notification: ChatNotification) => void }): {
+    notifications: ChatNotification[];
+    unreadCount: number;
+    markAllRead(): void;
+  };
+};
+export type ChatConversationState = ReturnType<typeof useChatConversation>;
+
+export function createChatHooks(chat: ChatProcedures): ChatHooks {
   return {
     /** The chat's view of the signed-in host user (null when nobody is). */
-    useMe: () => chat.auth.me.useQuery(undefined, { staleTime: Infinity }),
+    useMe() {
+      const me = chat.auth.me.useQuery(undefined, { staleTime: Infinity });
+      return { user: me.data ?? null, loading: me.isLoading };
+    },
 
     /** The conversation list with last messages and unread counts, refreshed live by the inbox stream. */
     useConversations() {
       const list = chat.conversation.list.useQuery(undefined, { staleTime: 30_000 });
       chat.inbox.events.useSubscription({}, { onData: () => void list.refetch() });
-      return list;
+      return { conversations: list.data ?? [], loading: list.isLoading };
     },
 
     /** History, live messages, typing, "Seen" and sending for one conversation. */
@@ -49,5 +65,3 @@ export function createChatHooks(chat: ChatProcedures) {
     },
   };
 }
-
-export type ChatHooks = ReturnType<typeof createChatHooks>;

@@ -6,7 +6,7 @@ import type { AppRouter } from '../../shared/index.js';
  * The root types the chat's procedures are decorated with inside a host's `createTRPCReact`:
  * any context, meta and error shape (the host's), and no transformer (the chat's DTOs are plain JSON).
  */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the host's error shape, whatever it is
+// `any`: the host's error shape, whatever its errorFormatter makes of it.
 type HostRoot = { ctx: object; meta: object; errorShape: any; transformer: false };
 
 /** What `trpc.chat` is in a host app that mounted the chat router under `chat`. */

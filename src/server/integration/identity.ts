@@ -53,7 +53,8 @@ export function createRequestIdentity(deps: AppDeps, options?: IdentityOptions |
   const hostIdentity = typeof options === 'function' ? { resolve: options } : options;
 
   return async (req, transport) => {
-    if (serviceIdentityFrom(req.headers.authorization, config.serviceToken)) return { identity: { ...anonymous, service: true } };
+    // The service token is for HTTP calls (as before): a socket never carries the service identity.
+    if (transport === 'http' && serviceIdentityFrom(req.headers.authorization, config.serviceToken)) return { identity: { ...anonymous, service: true } };
     if (!hostIdentity) {
       const session = await services.auth.resolve(sessionTokenFrom(req.headers.cookie));
       if (!session) return { identity: anonymous };
