@@ -7,19 +7,22 @@ import type { AppDeps } from './context.js';
 import { openOrm, type Orm } from './db/orm.js';
 import { createHttpServer } from './http/server.js';
 import { createRequestIdentity, type IdentityOptions, type IdentityResolver, type ResolveRequestIdentity } from './integration/identity.js';
-import { createLogger, type Logger } from './logger.js';
+import { createLogger, logFormatFor, type Logger } from './logger.js';
 import { createServices } from './services/index.js';
-import type { RateLimitConfig } from './services/rate-limits.js';
+import type { ServiceOptions } from './services/index.js';
 
-export type CreateServerOptions = {
+/**
+ * Every store the server keeps state in can be given here (tests, several instances on shared
+ * backends); each one not given is created in memory (the bus, typing, presence, rate limits) or
+ * from `config` (the database).
+ */
+export type CreateServerOptions = ServiceOptions & {
   /** Defaults to the environment-independent defaults; pass `loadConfig()` to read the environment. */
   config?: Partial<Config>;
-  /** Bring your own ORM / bus / clock / logger (tests, several instances); created otherwise. */
   orm?: Orm;
   bus?: EventBus;
   clock?: Clock;
   logger?: Logger;
-  rateLimits?: RateLimitConfig;
   /** Folder of the built web app to serve, or null for the API only (the default). */
   staticDir?: string | null;
   /**
@@ -43,11 +46,16 @@ export type RealtimeServer = {
 /** Builds the whole server (database, bus, services, HTTP + WebSocket) without listening yet. */
 export async function createServer(options: CreateServerOptions = {}): Promise<RealtimeServer> {
   const config = defaultConfig(options.config);
-  const logger = options.logger ?? createLogger(config.logLevel);
+  const logger = options.logger ?? createLogger(config.logLevel, logFormatFor(config.env));
   const orm = options.orm ?? (await openOrm({ dbPath: config.databasePath, logger }));
   const bus = options.bus ?? createMemoryBus();
   const base = { orm, bus, clock: options.clock ?? systemClock, config, logger };
-  const services = createServices(base, { rateLimits: options.rateLimits });
+  const services = createServices(base, {
+    rateLimits: options.rateLimits,
+    rateLimiterBackend: options.rateLimiterBackend,
+    typingStore: options.typingStore,
+    presenceStore: options.presenceStore,
+  });
   const deps: AppDeps = { ...base, services };
   const identityOf = createRequestIdentity(deps, options.identity);
   const http = createHttpServer(deps, { staticDir: options.staticDir ?? null, identityOf });

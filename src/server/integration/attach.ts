@@ -8,7 +8,8 @@ import type { Duplex } from 'node:stream';
 import type { AnyTRPCRouter, inferRouterContext } from '@trpc/server';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { LIMITS } from '../../shared/limits.js';
-import type { Context, Identity } from '../context.js';
+import { anonymous, type Context, type Identity } from '../context.js';
+import { isEphemeralValue } from '../http/ephemeral.js';
 import { isOriginAllowed } from '../http/origin.js';
 import { applyLeanWSHandler } from '../http/ws-adapter.js';
 import { appRouter } from '../routers/index.js';
@@ -69,7 +70,6 @@ export function attachWebSocket<TRouter extends AnyTRPCRouter = typeof appRouter
   server.on('upgrade', onUpgrade);
 
   wss.on('connection', (ws: WebSocket, req: IncomingMessage) => {
-    limitFrames(ws, limits, () => logger.warn({ ip: req.socket.remoteAddress }, 'websocket closed: too many frames'));
     const resolved = identities.get(req);
     if (resolved?.identity.user && resolved.identity.sessionId) {
       const release = services.connections.add(resolved.identity.user.id, resolved.identity.sessionId, (reason) => ws.close(4001, reason), resolved.expiresAt);
@@ -77,30 +77,28 @@ export function attachWebSocket<TRouter extends AnyTRPCRouter = typeof appRouter
     }
   });
 
+  // The same per-socket bounds as the built-in server (http/server.ts), enforced by the adapter.
   const handler = applyLeanWSHandler({
     wss,
     router: (options.router ?? appRouter) as TRouter,
     keepAlive: { pingMs: config.timings.keepAlivePingMs, pongWaitMs: config.timings.keepAlivePongWaitMs },
     maxSubscriptions: limits.maxSubscriptions,
+    requestLimits: { perSecond: limits.framesPerSecond, burst: limits.framesBurst },
+    outputLimits: { maxBufferedBytes: limits.maxBufferedBytes },
+    isEphemeral: isEphemeralValue,
+    onLimit: ({ limit, bufferedBytes }) => logger.warn({ bufferedBytes }, limit === 'requests' ? 'websocket closed: too many requests' : 'websocket closed: not reading'),
     onError: ({ error, path: procedure }) => {
       if (error.code === 'INTERNAL_SERVER_ERROR') logger.error({ err: error.cause ?? error, path: procedure }, 'procedure failed');
     },
     createContext: ({ req }) => {
-      const chat = chatContextForSocket(app, identities.get(req)?.identity ?? { user: null, sessionId: null, service: false }, req);
+      const chat = chatContextForSocket(app, identities.get(req)?.identity ?? anonymous, req);
       return (options.createContext ? options.createContext({ req, chat }) : chat) as inferRouterContext<TRouter>;
     },
   });
 
-  // A client that stops reading makes its unsent frames pile up in memory: cut it off.
-  const bufferWatch = setInterval(() => {
-    for (const client of wss.clients) if (client.bufferedAmount > limits.maxBufferedBytes) client.terminate();
-  }, limits.bufferCheckMs);
-  bufferWatch.unref();
-
   return {
     wss,
     async close() {
-      clearInterval(bufferWatch);
       server.off('upgrade', onUpgrade);
       handler.stop();
       handler.broadcastReconnectNotification();
@@ -112,19 +110,4 @@ export function attachWebSocket<TRouter extends AnyTRPCRouter = typeof appRouter
       clearTimeout(grace);
     },
   };
-}
-
-/** Token bucket per socket, checked on every frame (same limits as the built-in server). */
-function limitFrames(ws: WebSocket, limits: { framesBurst: number; framesPerSecond: number }, onFlood: () => void) {
-  let tokens = limits.framesBurst;
-  let refilledAt = Date.now();
-  ws.on('message', () => {
-    const now = Date.now();
-    tokens = Math.min(limits.framesBurst, tokens + ((now - refilledAt) / 1000) * limits.framesPerSecond);
-    refilledAt = now;
-    if (--tokens < 0 && ws.readyState === ws.OPEN) {
-      onFlood();
-      ws.close(1008, 'too many messages');
-    }
-  });
 }

@@ -2,7 +2,7 @@ import type { PresenceDTO } from '../../shared/social.js';
 import { presenceWatchInput } from '../../shared/schemas.js';
 import { topics } from '../bus/topics.js';
 import type { Services } from '../services/index.js';
-import { LiveStream, type StreamLogic, type StreamSink } from '../streams/live-stream.js';
+import { LiveStream, type StreamLogic, type StreamOutput } from '../streams/live-stream.js';
 import { listenThenRead } from '../streams/replay.js';
 import { router, subscriptionProcedure } from '../trpc.js';
 
@@ -20,27 +20,27 @@ export const presenceRouter = router({
       signal,
       () => ctx.services.presence.snapshot(userIds),
     );
-    return new LiveStream(live, new PresenceLive(ctx.services.presence, userIds, snapshot));
+    return new LiveStream(live, new PresenceStreamLogic(ctx.services.presence, userIds, snapshot));
   }),
 });
 
 /** A snapshot first, then every batch of changes as it comes. */
-class PresenceLive implements StreamLogic<PresenceDTO, PresenceDTO[]> {
+class PresenceStreamLogic implements StreamLogic<PresenceDTO, PresenceDTO[]> {
   constructor(
     private readonly presence: Services['presence'],
     private readonly userIds: number[],
     private snapshot: PresenceDTO[] | null,
   ) {}
 
-  start(sink: StreamSink<PresenceDTO[]>) {
-    sink.emit(this.snapshot!);
+  start(out: StreamOutput<PresenceDTO[]>) {
+    out.emit(this.snapshot!);
     this.snapshot = null; // not kept for the life of the stream
   }
 
-  onBatch(changes: PresenceDTO[], overflowed: boolean, sink: StreamSink<PresenceDTO[]>): void | Promise<void> {
+  onBatch(changes: PresenceDTO[], overflowed: boolean, out: StreamOutput<PresenceDTO[]>): void | Promise<void> {
     // The bus dropped changes for this stream (a reader that stopped reading): a fresh snapshot,
     // taken after every change still queued, so it supersedes them.
-    if (overflowed) return this.presence.snapshot(this.userIds).then((snapshot) => sink.emit(snapshot));
-    sink.emit(changes);
+    if (overflowed) return this.presence.snapshot(this.userIds).then((snapshot) => out.emit(snapshot));
+    out.emit(changes);
   }
 }

@@ -173,6 +173,8 @@ export function createGroupService(deps: Deps, membership: MembershipService, no
         await tx.insert(Membership, { conversation: group.conversation, user: userId, role: 'member', joinedAt: now, lastReadSeq: Number(latest?.seq ?? 0) });
       });
       const [dto] = await invitationDTOs(orm.em.fork(), [await orm.em.fork().findOneOrFail(Invitation, { id: invitationId })]);
+      // Answered (here, in the groups panel or another tab): its bell entry is settled everywhere.
+      await notifications.settleInvitations(userId, group.id);
       if (!accept) return { invitation: dto!, group: null };
       membership.invalidate(group.conversation);
       await bus.publish(topics.conversation(group.conversation), { type: 'members', conversationId: group.conversation, userId, change: 'joined' });

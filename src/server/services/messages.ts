@@ -22,17 +22,11 @@ export function createMessageService(deps: Deps, membership: MembershipService, 
 
   const writer = createMessageWriter(deps, {
     async onCommitted(messages) {
-      // Published in commit order; awaited once per batch so a failing transport is reported.
-      const published: Array<Promise<void>> = [];
-      for (const message of messages) {
-        // Frozen: every subscriber receives these same objects, and the WebSocket adapter
-        // serializes a frozen object once for all of them.
-        Object.freeze(message);
-        const event = Object.freeze({ type: 'message', message } as const);
-        published.push(bus.publish(topics.conversation(message.conversationId), event));
-        const members = membership.cached(message.conversationId) ?? (await membership.members(message.conversationId));
-        for (const memberId of members) published.push(bus.publish(topics.inbox(memberId), event));
-      }
+      // Published in commit order, once per message on its conversation's topic: members'
+      // inboxes are fed from there on each instance (inbox-fanout.ts). `publish` brands each event
+      // as shared (bus/shared.ts), so it is serialized once for every subscriber. Awaited once
+      // per batch so a failing transport is reported.
+      const published = messages.map((message) => bus.publish(topics.conversation(message.conversationId), { type: 'message', message } as const));
       hooks.afterPublish?.(messages);
       await Promise.all(published);
     },

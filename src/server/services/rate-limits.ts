@@ -14,14 +14,18 @@ export const DEFAULT_RATE_LIMITS = {
 export type RateLimitName = keyof typeof DEFAULT_RATE_LIMITS;
 export type RateLimitConfig = Record<RateLimitName, { points: number; duration: number }>;
 
+/** Builds one named limiter: the backend choice (in memory by default; rate-limiter-flexible's Redis limiter for several instances). */
+export type RateLimiterBackend = (options: { points: number; duration: number; keyPrefix: string }) => RateLimiterAbstract;
+
+export const memoryRateLimiterBackend: RateLimiterBackend = (options) => new RateLimiterMemory(options);
+
 /**
  * Rate limits on top of rate-limiter-flexible. The in-memory limiters here are per process;
  * for several instances, build the same names with its Redis limiter instead.
  */
 export function createRateLimits(
   config: RateLimitConfig = DEFAULT_RATE_LIMITS,
-  build: (options: { points: number; duration: number; keyPrefix: string }) => RateLimiterAbstract = (options) =>
-    new RateLimiterMemory(options),
+  build: RateLimiterBackend = memoryRateLimiterBackend,
 ) {
   const limiters = Object.fromEntries(
     Object.entries(config).map(([name, options]) => [name, build({ ...options, keyPrefix: name })]),
