@@ -49,7 +49,7 @@ export function attachWebSocket<TRouter extends AnyTRPCRouter = typeof appRouter
 
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     if ((req.url ?? '').split('?')[0] !== path) return; // another listener's path
-    socket.on('error', () => socket.destroy());
+    socket.on('error', destroySocket);
     if (!isOriginAllowed(req, config.allowedOrigins)) {
       logger.warn({ origin: req.headers.origin }, 'websocket upgrade refused: origin not allowed');
       return void socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
@@ -110,4 +110,9 @@ export function attachWebSocket<TRouter extends AnyTRPCRouter = typeof appRouter
       clearTimeout(grace);
     },
   };
+}
+
+/** A socket's error listener for its whole life: module-level, so it keeps no upgrade request alive. */
+function destroySocket(this: Duplex) {
+  this.destroy();
 }
