@@ -7,7 +7,7 @@ import type { ConversationDTO, MessageDTO } from '../../shared/dto.js';
 import { DELETED_MESSAGE_CONTENT, DELETED_USER_NAME } from '../../shared/integration.js';
 import { newClientMessageId } from '../../shared/ids.js';
 import { topics } from '../bus/topics.js';
-import { Conversation, Group, Invitation, Membership, Message, Notification, Session, User } from '../db/entities.js';
+import { Conversation, Group, Invitation, Membership, Message, NO_PASSWORD, Notification, Session, User } from '../db/entities.js';
 import { inTransaction } from '../db/transactions.js';
 import type { ConnectionRegistry } from './connections.js';
 import { conversationDTOs } from './conversations.js';
@@ -100,7 +100,7 @@ export function createAccountService(deps: Deps, { membership, groups, messages,
         displayName: DELETED_USER_NAME,
         externalId: null,
         avatarUrl: null,
-        passwordHash: null,
+        passwordHash: NO_PASSWORD,
         lastSeenAt: null,
         deletedAt: new Date(clock.now()),
       });

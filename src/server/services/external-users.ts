@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { UserDTO } from '../../shared/dto.js';
 import { SYSTEM_USER_NAME, type ExternalUser, type UserRef } from '../../shared/integration.js';
-import { User } from '../db/entities.js';
+import { NO_PASSWORD, User } from '../db/entities.js';
 import type { Deps } from './deps.js';
 import { notFound } from './errors.js';
 import { toUserDTO } from './mappers.js';
@@ -29,7 +29,7 @@ export function createExternalUserService({ orm, clock }: Deps) {
       return toUserDTO({ id: existing.id, username: existing.username, displayName: name, avatarUrl });
     }
     try {
-      const data = { username: handleOf(externalId), passwordHash: null, externalId, displayName: name, avatarUrl, createdAt: new Date(clock.now()) };
+      const data = { username: handleOf(externalId), passwordHash: NO_PASSWORD, externalId, displayName: name, avatarUrl, createdAt: new Date(clock.now()) };
       const id = Number(await em.insert(User, data));
       return toUserDTO({ id, ...data });
     } catch (error) {
@@ -60,7 +60,7 @@ export function createExternalUserService({ orm, clock }: Deps) {
         const em = orm.em.fork();
         const existing = await em.findOne(User, { username: SYSTEM_USERNAME }, { fields: ['id'] });
         if (existing) return existing.id;
-        const data = { username: SYSTEM_USERNAME, passwordHash: null, displayName: SYSTEM_USER_NAME, createdAt: new Date(clock.now()) };
+        const data = { username: SYSTEM_USERNAME, passwordHash: NO_PASSWORD, displayName: SYSTEM_USER_NAME, createdAt: new Date(clock.now()) };
         return Number(await em.insert(User, data));
       })().catch((error: unknown) => {
         systemUserId = null;
