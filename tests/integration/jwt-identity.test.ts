@@ -12,8 +12,8 @@ const otherSecret = new TextEncoder().encode('someone-elses-secret-0123456789abc
 const issuer = 'https://host.example';
 const audience = 'chat';
 
-function token({ key = secret, aud = audience, expiresIn = '10m', sub = 'host-42', name = 'Ana' } = {}) {
-  return new SignJWT({ name, picture: 'https://host.example/ana.png' })
+function token({ key = secret, aud = audience, expiresIn = '10m', sub = 'host-42', name = 'Ana', picture = 'https://host.example/ana.png' } = {}) {
+  return new SignJWT({ name, picture })
     .setProtectedHeader({ alg: 'HS256' })
     .setSubject(sub)
     .setIssuer(issuer)
@@ -70,8 +70,8 @@ describe('JWT identity recipe', () => {
 
   it('upserts by external id: one user per host id, name and avatar follow the host', async () => {
     const first = await httpQuery(base, 'auth.me', { authorization: `Bearer ${await token({ sub: 'host-7', name: 'Bo' })}` });
-    const renamed = await httpQuery(base, 'auth.me', { authorization: `Bearer ${await token({ sub: 'host-7', name: 'Bo Renamed' })}` });
-    expect(renamed.data).toMatchObject({ id: (first.data as { id: number }).id, username: 'Bo Renamed' });
+    const renamed = await httpQuery(base, 'auth.me', { authorization: `Bearer ${await token({ sub: 'host-7', name: 'Bo Renamed', picture: 'https://host.example/bo-2.png' })}` });
+    expect(renamed.data).toEqual({ id: (first.data as { id: number }).id, username: 'Bo Renamed', avatarUrl: 'https://host.example/bo-2.png' });
     // A host name that is also a password account's name does not collide with it.
     const other = await httpQuery(base, 'auth.me', { authorization: `Bearer ${await token({ sub: 'host-8', name: 'Bo Renamed' })}` });
     expect((other.data as { id: number }).id).not.toBe((first.data as { id: number }).id);
