@@ -42,7 +42,7 @@ export function webSocketUrl(url: string, page?: { protocol: string; host: strin
  * Builds the WebSocket client and the tRPC client: subscriptions over the socket (keepAlive on,
  * reconnect with backoff), everything else over batched HTTP with cookies.
  */
-export function createRealtimeClient(options: RealtimeClientOptions = {}) {
+export function createRealtimeClient(options: RealtimeClientOptions = {}): RealtimeClient {
   const url = options.url ?? '/trpc';
   const keepAlive = options.keepAlive ?? DEFAULT_KEEPALIVE;
   const wsClient: TRPCWebSocketClient = createWSClient({
@@ -74,4 +74,5 @@ export function createRealtimeClient(options: RealtimeClientOptions = {}) {
   return { wsClient, trpcClient };
 }
 
-export type RealtimeClient = ReturnType<typeof createRealtimeClient>;
+// Spelled out: the library's .d.ts cannot name the inferred type (tRPC's internal WsClient class).
+export type RealtimeClient = { wsClient: TRPCWebSocketClient; trpcClient: ReturnType<typeof trpc.createClient> };

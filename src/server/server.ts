@@ -6,6 +6,7 @@ import { defaultConfig, type Config } from './config.js';
 import type { AppDeps } from './context.js';
 import { openOrmFromConfig, type Orm } from './db/orm.js';
 import { createHttpServer } from './http/server.js';
+import { createRequestIdentity, type IdentityOptions, type IdentityResolver, type ResolveRequestIdentity } from './integration/identity.js';
 import { createLogger, logFormatFor, type Logger } from './logger.js';
 import { createServices } from './services/index.js';
 import type { ServiceOptions } from './services/index.js';
@@ -24,11 +25,18 @@ export type CreateServerOptions = ServiceOptions & {
   logger?: Logger;
   /** Folder of the built web app to serve, or null for the API only (the default). */
   staticDir?: string | null;
+  /**
+   * Your app's users instead of ours: maps a request to `{ externalId, name, avatarUrl? }` or null.
+   * Without it, the built-in password accounts and session cookie are used.
+   */
+  identity?: IdentityOptions | IdentityResolver;
 };
 
 export type RealtimeServer = {
   deps: AppDeps;
   server: ReturnType<typeof createHttpServer>['server'];
+  /** Resolves a request's identity as this server does (host resolver or built-in sessions). */
+  identityOf: ResolveRequestIdentity;
   /** Starts listening; port 0 picks a free port. */
   listen(port?: number, host?: string): Promise<AddressInfo & { url: string }>;
   /** Closes every socket, waits for pending sends to commit, then closes the database. */
@@ -49,11 +57,13 @@ export async function createServer(options: CreateServerOptions = {}): Promise<R
     presenceStore: options.presenceStore,
   });
   const deps: AppDeps = { ...base, services };
-  const http = createHttpServer(deps, { staticDir: options.staticDir ?? null });
+  const identityOf = createRequestIdentity(deps, options.identity);
+  const http = createHttpServer(deps, { staticDir: options.staticDir ?? null, identityOf });
 
   return {
     deps,
     server: http.server,
+    identityOf,
     async listen(port = config.port, host = config.host) {
       const address = await http.listen(port, host);
       const shownHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host;

@@ -2,6 +2,7 @@ import { initTRPC, TRPCError } from '@trpc/server';
 import { z, ZodError } from 'zod';
 import type { UserDTO } from '../shared/dto.js';
 import type { Context } from './context.js';
+import { mountedChatContext } from './integration/mounted.js';
 import { DomainError, fromOrmError } from './services/errors.js';
 
 const t = initTRPC.context<Context>().create({
@@ -39,7 +40,15 @@ function mapDomainErrors<R extends { ok: boolean; error?: { cause?: unknown } }>
 
 export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
-export const publicProcedure = t.procedure.use(async ({ next }) => mapDomainErrors(await next()));
+/**
+ * Mounted under a host router (`router({ ...host, chat: chatRouter })`), a procedure gets the
+ * host's context; `mountedChatContext` finds ours under its `chat` key and the procedure runs with
+ * it (merged over the host's). Standalone, the context is ours already and nothing is copied.
+ */
+export const publicProcedure = t.procedure.use(async ({ ctx, next }) => {
+  const mounted = mountedChatContext(ctx);
+  return mapDomainErrors(await (mounted ? next({ ctx: mounted }) : next()));
+});
 
 /**
  * Requires a signed-in user; the resolver sees `ctx.user` as non-null. One middleware for both
@@ -47,11 +56,13 @@ export const publicProcedure = t.procedure.use(async ({ next }) => mapDomainErro
  * measurable on a path taken thousands of times a second (`message.send`).
  */
 export const authedProcedure = t.procedure.use(async ({ ctx, next }) => {
-  if (!ctx.user) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Sign in first' });
+  const mounted = mountedChatContext(ctx);
+  if (!(mounted ?? ctx).user) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Sign in first' });
   // The narrowed type (`user` is not null below) without passing a context: `next({ ctx })`
   // makes tRPC copy the whole context into a new object (key by key, with defineProperty) on
   // every call (measured: BENCHMARKS.md, "Figures quoted in the code"). `ctx.user` was just checked.
-  return mapDomainErrors(await next<{ user: UserDTO }>({}));
+  // Only a context mounted in a host's is passed (see publicProcedure).
+  return mapDomainErrors(await next<{ user: UserDTO }>(mounted ? { ctx: mounted as Context & { user: UserDTO } } : {}));
 });
 
 /**

@@ -6,3 +6,4 @@ export * from './social.js';
 export * from './notifications.js';
 export * from './ids.js';
 export type { AppRouter } from '../server/routers/index.js';
+export * from './integration.js';

@@ -9,13 +9,27 @@ import { CONVERSATION_KINDS } from '../../shared/dto.js';
 import type { NotificationContent } from '../../shared/notifications.js';
 import { GROUP_ROLES, INVITATION_STATUSES } from '../../shared/social.js';
 
+/** The stored "password hash" of accounts without a password: malformed, so verifying against it always fails. */
+export const NO_PASSWORD = '!';
+
 export const User = defineEntity({
   name: 'User',
   tableName: 'users',
   properties: {
     id: p.integer().primary().autoincrement(),
     username: p.string().length(64).unique(),
+    /**
+     * `NO_PASSWORD` for users who come from the host app's identity, the system user and deleted
+     * accounts: no hash matches it. (Not nullable: on SQLite that change rebuilds the table.)
+     */
     passwordHash: p.string().hidden(),
+    /** The host app's id for this user (identity resolver, service API); null for password accounts. */
+    externalId: p.string().length(255).nullable().unique(),
+    /** The host's name for an external user (follows the host; `username` is then an internal handle). */
+    displayName: p.string().length(100).nullable(),
+    avatarUrl: p.string().length(2048).nullable(),
+    /** Set when the account was deleted: the row stays as an anonymous tombstone (see service.deleteUser). */
+    deletedAt: p.datetime().nullable(),
     createdAt: p.datetime(),
     lastSeenAt: p.datetime().nullable(),
   },

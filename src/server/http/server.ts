@@ -7,9 +7,9 @@ import { LIMITS } from '../../shared/limits.js';
 import type { AppDeps, Identity } from '../context.js';
 import { anonymous, createContextInner } from '../context.js';
 import { appRouter } from '../routers/index.js';
-import { sessionTokenFrom } from './cookies.js';
+import { anonymousSocket, refuseHttp } from '../integration/refusals.js';
+import { createRequestIdentity, type ResolveRequestIdentity } from '../integration/identity.js';
 import { isOriginAllowed } from './origin.js';
-import { serviceIdentityFrom } from './service-token.js';
 import { createStaticHandler } from './static.js';
 import { isEphemeralValue } from './ephemeral.js';
 import { applyLeanWSHandler } from './ws-adapter.js';
@@ -19,10 +19,12 @@ export const API_PATH = '/trpc';
 export type HttpOptions = {
   /** Folder of the built web app to serve at `/`, or null for the API only. */
   staticDir: string | null;
+  /** Who is calling (host identity or built-in sessions); built-in sessions when omitted. */
+  identityOf?: ResolveRequestIdentity;
 };
 
 /** One HTTP server: the API over HTTP and WebSocket at `/trpc`, the web app everywhere else. */
-export function createHttpServer(deps: AppDeps, { staticDir }: HttpOptions) {
+export function createHttpServer(deps: AppDeps, { staticDir, identityOf = createRequestIdentity(deps) }: HttpOptions) {
   const { services, logger, config } = deps;
   const identities = new WeakMap<IncomingMessage, Identity>();
   const sessionExpiry = new WeakMap<IncomingMessage, number>();
@@ -39,10 +41,7 @@ export function createHttpServer(deps: AppDeps, { staticDir }: HttpOptions) {
     maxBodySize: LIMITS.wsMaxPayloadBytes,
     onError,
     async createContext({ req, res }) {
-      const session = await services.auth.resolve(sessionTokenFrom(req.headers.cookie));
-      const identity: Identity = session
-        ? { user: session.user, sessionId: session.sessionId, service: false }
-        : { ...anonymous, service: serviceIdentityFrom(req.headers.authorization, config.serviceToken) };
+      const { identity } = await identityOf(req, 'http').catch(refuseHttp(logger));
       return createContextInner(deps, identity, {
         kind: 'http',
         ip: clientIp(req),
@@ -76,12 +75,12 @@ export function createHttpServer(deps: AppDeps, { staticDir }: HttpOptions) {
       return refuse(socket, '403 Forbidden');
     }
     // Resolve the session here, once per connection; the tRPC context only reads the result.
-    services.auth
-      .resolve(sessionTokenFrom(req.headers.cookie))
-      .then((session) => {
+    identityOf(req, 'ws')
+      .catch(anonymousSocket(logger))
+      .then(({ identity, expiresAt }) => {
         if (socket.destroyed) return;
-        identities.set(req, session ? { user: session.user, sessionId: session.sessionId, service: false } : anonymous);
-        if (session) sessionExpiry.set(req, session.expiresAt);
+        identities.set(req, identity);
+        if (expiresAt !== undefined) sessionExpiry.set(req, expiresAt);
         wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
       })
       .catch((error: unknown) => {

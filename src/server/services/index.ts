@@ -1,6 +1,8 @@
+import { createAccountService } from './accounts.js';
 import { createAuthService } from './auth.js';
 import { createConnectionRegistry } from './connections.js';
 import { createConversationService } from './conversations.js';
+import { createExternalUserService } from './external-users.js';
 import type { Deps } from './deps.js';
 import { createGroupService } from './groups.js';
 import { startInboxFanout } from './inbox-fanout.js';
@@ -31,6 +33,7 @@ export function createServices(deps: Deps, options: ServiceOptions = {}) {
   const inboxFanout = startInboxFanout(deps, membership);
   const auth = createAuthService(deps);
   const users = createUserService(deps);
+  const externalUsers = createExternalUserService(deps);
   const conversations = createConversationService(deps, membership);
   const typing = createTypingService(deps, options.typingStore);
   const presence = createPresenceService(deps, connections, options.presenceStore);
@@ -46,6 +49,7 @@ export function createServices(deps: Deps, options: ServiceOptions = {}) {
     afterRead: (userId, conversationId) => notifications.conversationRead(userId, conversationId),
   });
   const groups = createGroupService(deps, membership, notifications);
+  const accounts = createAccountService(deps, { membership, groups, messages, connections, externalUsers });
   // A user whose last connection closed is typing nowhere.
   connections.onLastDisconnection((userId) => void typing.stopAll(userId).catch(report));
 
@@ -61,6 +65,7 @@ export function createServices(deps: Deps, options: ServiceOptions = {}) {
     membership,
     auth,
     users,
+    externalUsers,
     conversations,
     messages,
     reads,
@@ -68,6 +73,7 @@ export function createServices(deps: Deps, options: ServiceOptions = {}) {
     presence,
     notifications,
     groups,
+    accounts,
   };
 }
 

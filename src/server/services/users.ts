@@ -13,10 +13,11 @@ export function createUserService({ orm }: Deps) {
       const prefix = query.toLowerCase();
       const rows = await orm.em.fork().find(
         User,
-        { username: { $like: `${query}%` }, id: { $ne: callerId } },
+        // Host-identity users are found by the name the host gave them; deleted accounts by nothing.
+        { $or: [{ username: { $like: `${query}%` } }, { displayName: { $like: `${query}%` } }], id: { $ne: callerId }, deletedAt: null },
         { orderBy: { username: 'asc' }, limit: RESULTS * 3 },
       );
-      return rows.filter((row) => row.username.toLowerCase().startsWith(prefix)).slice(0, RESULTS).map(toUserDTO);
+      return rows.map(toUserDTO).filter((user) => user.username.toLowerCase().startsWith(prefix)).slice(0, RESULTS);
     },
   };
 }
