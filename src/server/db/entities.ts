@@ -23,6 +23,10 @@ export const User = defineEntity({
      * accounts: no hash matches it. (Not nullable: on SQLite that change rebuilds the table.)
      */
     passwordHash: p.string().hidden(),
+    createdAt: p.datetime(),
+    lastSeenAt: p.datetime().nullable(),
+    // Columns added by later migrations come last: SQLite appends added columns, and a database
+    // migrated step by step must match one created from these entities column for column.
     /** The host app's id for this user (identity resolver, service API); null for password accounts. */
     externalId: p.string().length(255).nullable().unique(),
     /** The host's name for an external user (follows the host; `username` is then an internal handle). */
@@ -30,8 +34,6 @@ export const User = defineEntity({
     avatarUrl: p.string().length(2048).nullable(),
     /** Set when the account was deleted: the row stays as an anonymous tombstone (see service.deleteUser). */
     deletedAt: p.datetime().nullable(),
-    createdAt: p.datetime(),
-    lastSeenAt: p.datetime().nullable(),
   },
 });
 

@@ -67,9 +67,11 @@ export async function migrateOnOpen(orm: Orm, kind: StoreKind, { apply }: { appl
 
 /**
  * Versions before migrations created and updated the schema at start (`updateSchema`), and left
- * no migrations table. Such a database gets that same update once (which brings any older shape
- * to the schema the first migration describes) and is recorded as having run the first migration;
- * later migrations then apply as usual.
+ * no migrations table. Such a database gets that same update once, which brings any older shape
+ * to the schema the entities describe now, that is the schema after the last migration (the
+ * migrations test proves the two equal), and is recorded as having run every migration.
+ * Migrations are schema only: a change that must also rewrite rows does it idempotently at
+ * start-up (as the username keys do), so this path needs no data step.
  */
 async function adoptLegacyDatabase(orm: Orm, kind: StoreKind, migrator: Migrator) {
   if (kind !== 'sqlite') return;
@@ -80,12 +82,12 @@ async function adoptLegacyDatabase(orm: Orm, kind: StoreKind, migrator: Migrator
   );
   const names = new Set(tables.map((row) => row.name));
   if (!names.has(LEGACY_MARKER_TABLE) || names.has(MIGRATIONS_TABLE)) return;
-  const [baseline] = migrationsOf(kind);
-  if (!baseline) return;
+  const migrations = migrationsOf(kind);
+  if (migrations.length === 0) return;
   await orm.schema.updateSchema({ safe: true });
   const storage = migrator.getStorage();
   await storage.ensureTable();
-  await storage.logMigration({ name: baseline.name, context: null });
+  for (const migration of migrations) await storage.logMigration({ name: migration.name, context: null });
 }
 
 /**

@@ -40,7 +40,7 @@ export function createAccountService(deps: Deps, { membership, groups, messages,
 
   /** Erases the content of a user's messages, id range by id range, letting other work run between batches. */
   async function eraseMessagesOf(userId: number): Promise<number> {
-    const [row] = await orm.em.fork().execute<Array<{ maxId: number | null }>>('SELECT max(id) AS maxId FROM messages');
+    const [row] = await orm.em.fork().execute<Array<{ maxId: number | null }>>('SELECT max(id) AS "maxId" FROM messages');
     const maxId = Number(row?.maxId ?? 0);
     let erased = 0;
     for (let from = 0; from < maxId; from += ERASE_BATCH_IDS) {
