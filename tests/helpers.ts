@@ -5,6 +5,7 @@ import { defaultConfig, type Config } from '../src/server/config.js';
 import { createContextInner, type AppDeps, type Identity } from '../src/server/context.js';
 import { openOrm } from '../src/server/db/orm.js';
 import { createLogger } from '../src/server/logger.js';
+import { createMetrics } from '../src/server/metrics.js';
 import { createCaller } from '../src/server/routers/index.js';
 import { createServices } from '../src/server/services/index.js';
 import type { RateLimitConfig } from '../src/server/services/rate-limits.js';
@@ -59,14 +60,14 @@ export async function createTestApp(options: { clock?: Clock; bus?: EventBus; co
   const orm = await openOrm({ dbPath: ':memory:' });
   const bus = options.bus ?? createMemoryBus();
   const config = defaultConfig({ env: 'test', serviceToken: SERVICE_TOKEN, ...options.config });
-  const base = { orm, bus, clock: options.clock ?? systemClock, config, logger: createLogger('silent') };
+  const base = { orm, bus, clock: options.clock ?? systemClock, config, logger: createLogger('silent'), metrics: createMetrics() };
   const services = createServices(base, { rateLimits: options.rateLimits ?? RELAXED_LIMITS });
   const deps: AppDeps = { ...base, services };
 
   /** A caller with the given identity; Set-Cookie headers land in `cookies`. */
   function caller(identity: Partial<Identity> = {}, cookies: string[] = [], signal?: AbortSignal) {
     return createCaller(
-      createContextInner(deps, identity, { kind: 'http', ip: '127.0.0.1', cookies: { append: (h) => cookies.push(h) } }),
+      createContextInner(deps, identity, { kind: 'caller', ip: '127.0.0.1', cookies: { append: (h) => cookies.push(h) } }),
       { signal },
     );
   }

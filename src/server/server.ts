@@ -7,6 +7,7 @@ import type { AppDeps } from './context.js';
 import { openOrm, type Orm } from './db/orm.js';
 import { createHttpServer } from './http/server.js';
 import { createLogger, type Logger } from './logger.js';
+import { countDeliveries, createMetrics } from './metrics.js';
 import { createServices } from './services/index.js';
 import type { RateLimitConfig } from './services/rate-limits.js';
 
@@ -37,8 +38,9 @@ export async function createServer(options: CreateServerOptions = {}): Promise<R
   const config = defaultConfig(options.config);
   const logger = options.logger ?? createLogger(config.logLevel);
   const orm = options.orm ?? (await openOrm({ dbPath: config.databasePath, logger }));
-  const bus = options.bus ?? createMemoryBus();
-  const base = { orm, bus, clock: options.clock ?? systemClock, config, logger };
+  const metrics = createMetrics();
+  const bus = countDeliveries(options.bus ?? createMemoryBus(), metrics);
+  const base = { orm, bus, clock: options.clock ?? systemClock, config, logger, metrics };
   const services = createServices(base, { rateLimits: options.rateLimits });
   const deps: AppDeps = { ...base, services };
   const http = createHttpServer(deps, { staticDir: options.staticDir ?? null });

@@ -518,6 +518,7 @@ export function applyLeanWSHandler<TRouter extends AnyTRPCRouter>(opts: WsAdapte
     broadcastReconnectNotification() {
       for (const connection of connections) send(connection, '{"id":null,"method":"reconnect"}');
     },
+    subscriptionPaths: () => [...connections].flatMap((connection) => [...connection.subscriptions.values()].map((subscription) => (subscription as ActiveSubscription).call.path)), // metrics (hardening)
     /** Open connections (diagnostics). */
     get connectionCount() {
       return connections.size;

@@ -22,7 +22,7 @@ export type ServiceOptions = {
 /** Builds every service once per server (or per test) from its dependencies; nothing is global. */
 export function createServices(deps: Deps, options: ServiceOptions = {}) {
   const report = (error: unknown) => deps.logger.error({ err: error }, 'background update failed');
-  const rateLimits = createRateLimits(options.rateLimits);
+  const rateLimits = createRateLimits(deps.metrics, options.rateLimits);
   const connections = createConnectionRegistry();
   const membership = createMembershipService(deps);
   const auth = createAuthService(deps);

@@ -22,6 +22,8 @@ export function createMessageService(deps: Deps, membership: MembershipService, 
 
   const writer = createMessageWriter(deps, {
     async onCommitted(messages) {
+      deps.metrics.messagesCommitted.inc(messages.length);
+      deps.metrics.commitBatchSize.observe(messages.length);
       // Published in commit order; awaited once per batch so a failing transport is reported.
       const published: Array<Promise<void>> = [];
       for (const message of messages) {

@@ -1,4 +1,5 @@
 import { RateLimiterMemory, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import type { Metrics } from '../metrics.js';
 import { DomainError } from './errors.js';
 
 /** Named limits: `points` actions per `duration` seconds per key. */
@@ -19,6 +20,7 @@ export type RateLimitConfig = Record<RateLimitName, { points: number; duration: 
  * for several instances, build the same names with its Redis limiter instead.
  */
 export function createRateLimits(
+  metrics: Pick<Metrics, 'rateLimited'>,
   config: RateLimitConfig = DEFAULT_RATE_LIMITS,
   build: (options: { points: number; duration: number; keyPrefix: string }) => RateLimiterAbstract = (options) =>
     new RateLimiterMemory(options),
@@ -34,8 +36,9 @@ export function createRateLimits(
         await limiters[name].consume(String(key));
       } catch (error) {
         if (error instanceof RateLimiterRes) {
+          metrics.rateLimited.inc({ limit: name });
           const seconds = Math.ceil(error.msBeforeNext / 1000);
-          throw new DomainError('TOO_MANY_REQUESTS', `Too many requests: try again in ${seconds} s`);
+          throw new DomainError('TOO_MANY_REQUESTS', `Too many requests: try again in ${seconds} s`, error.msBeforeNext);
         }
         throw error;
       }
