@@ -9,6 +9,7 @@ import { createHttpServer } from './http/server.js';
 import { createLogger, type Logger } from './logger.js';
 import { countDeliveries, createMetrics } from './metrics.js';
 import { createServices } from './services/index.js';
+import { databaseOpenError } from './startup.js';
 import type { RateLimitConfig } from './services/rate-limits.js';
 
 export type CreateServerOptions = {
@@ -37,7 +38,11 @@ export type RealtimeServer = {
 export async function createServer(options: CreateServerOptions = {}): Promise<RealtimeServer> {
   const config = defaultConfig(options.config);
   const logger = options.logger ?? createLogger(config.logLevel);
-  const orm = options.orm ?? (await openOrm({ dbPath: config.databasePath, logger }));
+  const orm =
+    options.orm ??
+    (await openOrm({ dbPath: config.databasePath, logger }).catch((error: unknown) => {
+      throw databaseOpenError(config.databasePath, error);
+    }));
   const metrics = createMetrics();
   const bus = countDeliveries(options.bus ?? createMemoryBus(), metrics);
   const base = { orm, bus, clock: options.clock ?? systemClock, config, logger, metrics };
