@@ -27,10 +27,15 @@ export function checkDatabasePath(databasePath: string, { createFolder }: { crea
   if (existsSync(file) && statSync(file).isDirectory()) throw new StartupError(`DATABASE_PATH: ${file} is a folder, not a database file`);
 }
 
-/** The database could not be opened (not a database, no permission, locked…). */
+/**
+ * The database could not be opened (not a database, no permission, locked…). The driver puts
+ * the failing statement before ` - `; only the reason after it is shown.
+ */
 export function databaseOpenError(databasePath: string, error: unknown): StartupError {
   const where = databasePath === ':memory:' ? databasePath : resolve(databasePath);
-  return new StartupError(`DATABASE_PATH: cannot open the database at ${where}: ${firstLine(error)}`, { cause: error });
+  const reason = firstLine(error).split(' - ').at(-1)!;
+  const code = (error as { code?: unknown } | null)?.code;
+  return new StartupError(`DATABASE_PATH: cannot open the database at ${where}: ${reason}${typeof code === 'string' ? ` (${code})` : ''}`, { cause: error });
 }
 
 /** Listening failed: the port is taken or not allowed. */
