@@ -17,6 +17,10 @@ export const RELAXED_LIMITS: RateLimitConfig = {
   signIn: { points: 10_000, duration: 60 },
   send: { points: 100_000, duration: 1 },
   signal: { points: 100_000, duration: 1 },
+  signInFailures: { points: 10_000, duration: 60 },
+  groupCreate: { points: 10_000, duration: 1 },
+  invite: { points: 10_000, duration: 1 },
+  invited: { points: 10_000, duration: 1 },
 };
 
 /** A clock whose time moves only when a test says so; timers fire in due order. */

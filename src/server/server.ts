@@ -8,6 +8,7 @@ import { openOrm, type Orm } from './db/orm.js';
 import { createHttpServer } from './http/server.js';
 import { createLogger, type Logger } from './logger.js';
 import { countDeliveries, createMetrics } from './metrics.js';
+import { backfillUsernameKeys } from './db/username-keys.js';
 import { createServices } from './services/index.js';
 import { databaseOpenError } from './startup.js';
 import type { RateLimitConfig } from './services/rate-limits.js';
@@ -43,6 +44,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<R
     (await openOrm({ dbPath: config.databasePath, logger }).catch((error: unknown) => {
       throw databaseOpenError(config.databasePath, error);
     }));
+  await backfillUsernameKeys(orm);
   const metrics = createMetrics();
   const bus = countDeliveries(options.bus ?? createMemoryBus(), metrics);
   const base = { orm, bus, clock: options.clock ?? systemClock, config, logger, metrics };

@@ -15,6 +15,12 @@ export const User = defineEntity({
   properties: {
     id: p.integer().primary().autoincrement(),
     username: p.string().length(64).unique(),
+    /**
+     * `username` lower-cased (usernames are ASCII): its unique index makes names differ by more
+     * than case. Every new row has it. Nullable only so `updateSchema` can add it to a table that
+     * has rows: `backfillUsernameKeys` (db/username-keys.ts) fills them in at start-up.
+     */
+    usernameKey: p.string().length(64).nullable().unique(),
     passwordHash: p.string().hidden(),
     createdAt: p.datetime(),
     lastSeenAt: p.datetime().nullable(),

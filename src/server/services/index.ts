@@ -9,6 +9,7 @@ import { createNotificationService } from './notifications.js';
 import { createPresenceService, type PresenceStore } from './presence.js';
 import { createRateLimits, type RateLimitConfig } from './rate-limits.js';
 import { createReadService } from './reads.js';
+import { createSignInGuard } from './sign-in-guard.js';
 import { createTypingService, type TypingStore } from './typing.js';
 import { createUserService } from './users.js';
 
@@ -25,7 +26,7 @@ export function createServices(deps: Deps, options: ServiceOptions = {}) {
   const rateLimits = createRateLimits(deps.metrics, options.rateLimits);
   const connections = createConnectionRegistry();
   const membership = createMembershipService(deps);
-  const auth = createAuthService(deps);
+  const auth = createAuthService(deps, createSignInGuard(rateLimits, deps.metrics));
   const users = createUserService(deps);
   const conversations = createConversationService(deps, membership);
   const typing = createTypingService(deps, options.typingStore);
