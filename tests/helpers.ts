@@ -91,9 +91,20 @@ export async function createTestApp(options: { clock?: Clock; bus?: EventBus; co
     };
   }
 
+  /**
+   * A direct conversation in which both users wrote: what makes each other's presence visible
+   * (a conversation merely opened shows nothing).
+   */
+  async function converse(a: { id: number }, b: { id: number }) {
+    const conversation = await services.conversations.openDirect(a.id, b.id);
+    for (const sender of [a, b]) await services.messages.send(sender.id, { conversationId: conversation.id, content: 'hi', clientMessageId: uid('hi') });
+    return conversation;
+  }
+
   return {
     deps,
     services,
+    converse,
     orm,
     bus,
     caller,

@@ -170,7 +170,7 @@ describe('read receipts and unread counts', () => {
     const [alice, bob, eve] = await setup(['alice', 'bob', 'eve']);
     const { id: conversationId } = await alice!.caller.conversation.openDirect({ userId: bob!.id });
     const message = await alice!.caller.message.send({ conversationId, content: 'secret', clientMessageId: uid() });
-    await expect(eve!.caller.message.read({ messageId: message.id })).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    await expect(eve!.caller.message.read({ messageId: message.id })).rejects.toMatchObject({ code: 'NOT_FOUND' });
     await expect(eve!.caller.message.read({ messageId: 999_999 })).rejects.toMatchObject({ code: 'NOT_FOUND' });
     await expect(app.anonymous.message.read({ messageId: message.id })).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
   });
@@ -179,7 +179,7 @@ describe('read receipts and unread counts', () => {
 describe('presence', () => {
   it('counts connections per user, goes offline after the grace period and stores last seen', async () => {
     const [alice, bob] = await setup();
-    await alice!.caller.conversation.openDirect({ userId: bob!.id });
+    await app.converse(alice!, bob!);
     const ac = new AbortController();
     const watch = (await alice!.withSignal(ac.signal).presence.watch({ userIds: [bob!.id] }))[Symbol.asyncIterator]();
     expect(await nextValue(watch)).toEqual([{ userId: bob!.id, status: 'offline', lastSeenAt: null }]);
@@ -206,8 +206,9 @@ describe('presence', () => {
 
   it('watches exactly the contacts without userIds, and refuses strangers with FORBIDDEN', async () => {
     const [alice, bob, carol, eve] = await setup(['alice', 'bob', 'carol', 'eve']);
-    await alice!.caller.conversation.openDirect({ userId: bob!.id });
+    await app.converse(alice!, bob!);
     await app.services.groups.createWithMembers(carol!.id, 'team', [alice!.id]);
+    await alice!.caller.conversation.openDirect({ userId: eve!.id }); // opened, nobody wrote: not visible
     const all = (await alice!.caller.presence.watch({}))[Symbol.asyncIterator]();
     const snapshot = (await nextValue(all)) as PresenceDTO[];
     expect(snapshot.map((p) => p.userId).sort()).toEqual([bob!.id, carol!.id].sort());

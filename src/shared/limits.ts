@@ -7,6 +7,8 @@ export const LIMITS = {
   /** Message length in code points (as the database counts stored text). */
   contentMax: 4000,
   groupNameMax: 100,
+  /** Invitations from one user that may wait for the same invitee's answer. */
+  pendingInvitationsPerInvitee: 3,
   clientMessageIdMax: 64,
   historyPageDefault: 50,
   historyPageMax: 100,

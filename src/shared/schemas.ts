@@ -99,5 +99,8 @@ export const notificationMarkReadInput = z.union([
 
 export const notificationStreamInput = z.object({ lastEventId: eventIdSchema.nullish() }).default({});
 
+/** `user.block` and `user.unblock`. */
+export const userTargetInput = z.object({ userId: idSchema });
+
 /** Users, found by name, to start a chat or invite. */
 export const userSearchInput = z.object({ query: textSchema({ min: 1, max: LIMITS.usernameMax }) });

@@ -1,4 +1,5 @@
 import { createAuthService } from './auth.js';
+import { createBlockService } from './blocks.js';
 import { createConnectionRegistry } from './connections.js';
 import { createConversationService } from './conversations.js';
 import type { Deps } from './deps.js';
@@ -27,12 +28,13 @@ export function createServices(deps: Deps, options: ServiceOptions = {}) {
   const connections = createConnectionRegistry();
   const membership = createMembershipService(deps);
   const auth = createAuthService(deps, createSignInGuard(rateLimits, deps.metrics));
-  const users = createUserService(deps);
-  const conversations = createConversationService(deps, membership);
+  const blocks = createBlockService(deps);
+  const users = createUserService(deps, blocks);
+  const conversations = createConversationService(deps, membership, blocks);
   const typing = createTypingService(deps, options.typingStore);
   const presence = createPresenceService(deps, connections, options.presenceStore);
   const notifications = createNotificationService(deps, membership, connections);
-  const messages = createMessageService(deps, membership, {
+  const messages = createMessageService(deps, membership, blocks, {
     afterPublish(sent) {
       // A sent message ends its sender's typing state in that conversation.
       for (const message of sent) typing.stop(message.conversationId, message.senderId).catch(report);
@@ -42,7 +44,7 @@ export function createServices(deps: Deps, options: ServiceOptions = {}) {
   const reads = createReadService(deps, membership, {
     afterRead: (userId, conversationId) => notifications.conversationRead(userId, conversationId),
   });
-  const groups = createGroupService(deps, membership, notifications);
+  const groups = createGroupService(deps, { membership, notifications, rateLimits, blocks });
   // A user whose last connection closed is typing nowhere.
   connections.onLastDisconnection((userId) => void typing.stopAll(userId).catch(report));
 
@@ -53,6 +55,7 @@ export function createServices(deps: Deps, options: ServiceOptions = {}) {
       presence.dispose();
     },
     rateLimits,
+    blocks,
     connections,
     membership,
     auth,

@@ -67,18 +67,32 @@ export function createPresenceService(
     graceTimers.set(userId, clock.setTimeout(() => void goOffline(userId).catch(report), config.timings.presenceGraceMs));
   });
 
-  /** Users who share a conversation (direct or group) with `userId`. */
+  /**
+   * Whose presence `userId` may see: users who share a group with them, or a conversation in
+   * which both have written (opening a direct chat alone shows nothing), and neither blocked
+   * the other. The README states the rule.
+   */
   async function contactsOf(userId: number): Promise<number[]> {
     const rows = await orm.em.fork().execute<Array<{ userId: number }>>(
       `SELECT DISTINCT theirs.user_id AS userId FROM memberships mine
-       JOIN memberships theirs ON theirs.conversation_id = mine.conversation_id
-       WHERE mine.user_id = ? AND theirs.user_id <> ?`,
-      [userId, userId],
+       JOIN memberships theirs ON theirs.conversation_id = mine.conversation_id AND theirs.user_id <> mine.user_id
+       JOIN conversations c ON c.id = mine.conversation_id
+       WHERE mine.user_id = ?
+         AND (c.kind = 'group'
+              OR (EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id AND m.sender_id = mine.user_id)
+                  AND EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id AND m.sender_id = theirs.user_id)))
+         AND NOT EXISTS (SELECT 1 FROM blocks b
+                         WHERE (b.blocker_id = theirs.user_id AND b.blocked_id = mine.user_id)
+                            OR (b.blocker_id = mine.user_id AND b.blocked_id = theirs.user_id))`,
+      [userId],
     );
     return rows.map((row) => Number(row.userId));
   }
 
   return {
+    /** Users whose presence `userId` may see now (re-read when a relationship ends). */
+    contactsOf,
+
     /** Who the caller may watch: the requested users if all are contacts (FORBIDDEN otherwise), else every contact. */
     async watchable(userId: number, requested?: readonly number[]): Promise<number[]> {
       const contacts = new Set(await contactsOf(userId));
