@@ -11,7 +11,7 @@ import { createTestApp, uid, type TestApp } from './helpers.js';
 
 const ROLES = ['anonymous', 'stranger', 'blocked', 'member', 'removed', 'owner', 'service'] as const;
 type Role = (typeof ROLES)[number];
-type Expected = 'OK' | 'UNAUTHORIZED' | 'FORBIDDEN' | 'NOT_FOUND' | 'BAD_REQUEST';
+type Expected = 'OK' | 'HIDDEN' | 'UNAUTHORIZED' | 'FORBIDDEN' | 'NOT_FOUND' | 'BAD_REQUEST';
 type Caller = ReturnType<TestApp['caller']>;
 type Scenario = Awaited<ReturnType<typeof buildScenario>>;
 
@@ -66,12 +66,21 @@ const U = 'UNAUTHORIZED';
 const F = 'FORBIDDEN';
 const N = 'NOT_FOUND';
 const B = 'BAD_REQUEST';
+const H = 'HIDDEN';
 const users: Expected[] = [U, 'OK', 'OK', 'OK', 'OK', 'OK', U];
 const groupMembers: Expected[] = [U, N, 'OK', 'OK', N, 'OK', U];
 const conversationMembers: Expected[] = [U, F, 'OK', 'OK', F, 'OK', U];
 
 /** Opens a subscription and ends it at once: what matters is whether it was allowed. */
 const opened = async (stream: Promise<AsyncIterable<unknown>>) => void (await (await stream)[Symbol.asyncIterator]().return?.());
+
+/** Whether the watch's first snapshot shows `userId`. */
+const sees = async (stream: Promise<AsyncIterable<unknown>>, userId: number) => {
+  const iterator = (await stream)[Symbol.asyncIterator]();
+  const first = (await iterator.next()).value as Array<{ userId: number }>;
+  await iterator.return?.();
+  if (!first.some((presence) => presence.userId === userId)) throw { code: 'HIDDEN' };
+};
 
 const TABLE: Row[] = [
   row('auth.register', (c) => c.auth.register({ username: uid('new').slice(0, 30), password: PASSWORD }), ['OK', 'OK', 'OK', 'OK', 'OK', 'OK', 'OK']),
@@ -93,7 +102,8 @@ const TABLE: Row[] = [
   row('inbox.events', (c) => opened(c.inbox.events({})), users),
   row('typing.start (groupId)', (c, s) => c.typing.start({ groupId: s.groupId }), groupMembers),
   row('typing.stop (conversationId)', (c, s) => c.typing.stop({ conversationId: s.conversationId }), conversationMembers),
-  row('presence.watch', (c, s) => opened(c.presence.watch({ userIds: [s.owner.id] })), [U, F, F, 'OK', F, 'OK', U]),
+  // Users the caller may not see are left out of the watch (no error, so no oracle): 'HIDDEN'.
+  row('presence.watch', (c, s) => sees(c.presence.watch({ userIds: [s.owner.id] }), s.owner.id), [U, H, H, 'OK', H, H, U]),
   row('group.create (inviting the owner)', (c, s) => c.group.create({ name: 'new', memberIds: [s.owner.id] }), [U, 'OK', N, 'OK', 'OK', 'OK', U]),
   row('group.invite', (c, s) => c.group.invite({ groupId: s.groupId, userId: s.target.id }), groupMembers),
   row('group.respond', (c, s) => c.group.respond({ invitationId: s.invitation.id, accept: false }), [U, 'OK', N, N, N, N, U]),

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createMemoryBus } from '../src/server/bus/memory.js';
+import { isShared } from '../src/server/bus/shared.js';
 import type { Topic } from '../src/server/bus/types.js';
 
 const topic = (key: string): Topic<number> => ({ key });
@@ -83,13 +84,20 @@ describe('memory bus', () => {
     expect(bus.listenerCount(topic('t'))).toBe(0);
   });
 
-  it('pushes batches to an armed consumer once, then queues until it is armed again', async () => {
+  it('pushes batches to a receiver while it asks for more, then queues until it is set again', async () => {
     const bus = createMemoryBus();
     const sub = bus.subscribe(topic('t'), {});
     const batches: number[][] = [];
     let ended = 0;
-    const consumer = { handleEvents: (batch: number[]) => void batches.push(batch), handleEnd: () => void ended++ };
-    sub.setConsumer(consumer);
+    let wantsMore = false;
+    const consumer = {
+      receiveBatch: (batch: number[]) => {
+        batches.push(batch);
+        return wantsMore;
+      },
+      receiveEnd: () => void ended++,
+    };
+    sub.deliverBatchesTo(consumer);
     // Published in one run: one batch.
     void bus.publish(topic('t'), 1);
     void bus.publish(topic('t'), 2);
@@ -97,15 +105,45 @@ describe('memory bus', () => {
     expect(batches).toEqual([[1, 2]]);
     await bus.publish(topic('t'), 3);
     await Promise.resolve();
-    expect(batches).toEqual([[1, 2]]); // not armed: queued
-    sub.setConsumer(consumer);
+    expect(batches).toEqual([[1, 2]]); // it returned false: queued
+    wantsMore = true;
+    sub.deliverBatchesTo(consumer);
     await Promise.resolve();
     expect(batches).toEqual([[1, 2], [3]]);
-    sub.setConsumer(consumer);
+    // It returned true: it stays the receiver, batch after batch.
+    await bus.publish(topic('t'), 4);
+    await Promise.resolve();
+    await bus.publish(topic('t'), 5);
+    await Promise.resolve();
+    expect(batches).toEqual([[1, 2], [3], [4], [5]]);
     sub.close();
     expect(ended).toBe(1);
-    sub.setConsumer(consumer); // armed after the end: told at once
+    sub.deliverBatchesTo(consumer); // set after the end: told at once
     expect(ended).toBe(2);
+  });
+
+  it('a pattern topic (key ending in :*) receives every topic with that prefix, and nothing else', async () => {
+    const bus = createMemoryBus();
+    const all = bus.subscribe(topic('conversation:*'), {})[Symbol.asyncIterator]();
+    expect(bus.listenerCount(topic('conversation:*'))).toBe(1);
+    void bus.publish(topic('conversation:1'), 1);
+    void bus.publish(topic('inbox:1'), 2);
+    void bus.publish(topic('conversation:22'), 3);
+    bus.publishLocal(topic('conversation:3'), 4);
+    expect((await all.next()).value).toEqual([1, 3, 4]);
+    await all.return?.();
+    expect(bus.listenerCount(topic('conversation:*'))).toBe(0);
+  });
+
+  it('brands what it publishes as shared: the event is frozen all the way down', async () => {
+    const bus = createMemoryBus();
+    const sub = bus.subscribe<{ nested: { n: number } }>({ key: 'shared' }, {})[Symbol.asyncIterator]();
+    const event = { nested: { n: 1 } };
+    await bus.publish({ key: 'shared' }, event);
+    const [received] = (await sub.next()).value as Array<{ nested: { n: number } }>;
+    expect(received).toBe(event);
+    expect(isShared(event)).toBe(true);
+    expect(Object.isFrozen(event.nested)).toBe(true);
   });
 
   it('a consumer that throws loses its own subscription, and the others still get the event', async () => {
@@ -113,8 +151,8 @@ describe('memory bus', () => {
     const bad = bus.subscribe(topic('t'), {});
     const good = bus.subscribe(topic('t'), {});
     const received: number[][] = [];
-    bad.setConsumer({ handleEvents: () => { throw new Error('consumer bug'); }, handleEnd: () => {} });
-    good.setConsumer({ handleEvents: (batch: number[]) => void received.push(batch), handleEnd: () => {} });
+    bad.deliverBatchesTo({ receiveBatch: () => { throw new Error('consumer bug'); }, receiveEnd: () => {} });
+    good.deliverBatchesTo({ receiveBatch: (batch: number[]) => received.push(batch) > 0, receiveEnd: () => {} });
     await bus.publish(topic('t'), 7);
     await new Promise((resolve) => setImmediate(resolve));
     expect(received).toEqual([[7]]);

@@ -10,23 +10,26 @@ afterEach(async () => {
   await app.close();
 });
 
-async function watchAll(member: Awaited<ReturnType<TestApp['user']>>) {
+async function watchAll(member: Awaited<ReturnType<TestApp['user']>>, userIds?: number[]) {
   const ac = new AbortController();
-  const iterator = (await member.withSignal(ac.signal).presence.watch({}))[Symbol.asyncIterator]();
+  const iterator = (await member.withSignal(ac.signal).presence.watch({ userIds }))[Symbol.asyncIterator]();
   const snapshot = (await nextValue(iterator)) as PresenceDTO[];
   return { ac, iterator, visible: snapshot.map((p) => p.userId).sort() };
 }
 
 describe('presence is visible only to users who share a group, or a conversation where both wrote', () => {
-  it('opening a direct chat with anyone shows nothing; both writing does', async () => {
+  it('opening a direct chat with anyone shows nothing; once both wrote, an open watch shows the other', async () => {
     app = await createTestApp();
     const [alice, bob] = [await app.user('alice'), await app.user('bob')];
     const { id: conversationId } = await alice.caller.conversation.openDirect({ userId: bob.id });
-    await expect(alice.caller.presence.watch({ userIds: [bob.id] })).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    const watch = await watchAll(alice, [bob.id]);
+    expect(watch.visible).toEqual([]);
     await alice.caller.message.send({ conversationId, content: 'hello?', clientMessageId: uid() });
-    await expect(alice.caller.presence.watch({ userIds: [bob.id] })).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    expect((await watchAll(alice, [bob.id])).visible).toEqual([]);
     await bob.caller.message.send({ conversationId, content: 'hi', clientMessageId: uid() });
-    await expect(alice.caller.presence.watch({ userIds: [bob.id] })).resolves.toBeDefined();
+    // The open watch re-checks when the pair becomes visible: Bob's current state arrives.
+    expect(await nextValue(watch.iterator)).toEqual([{ userId: bob.id, status: 'offline', lastSeenAt: null }]);
+    watch.ac.abort();
   });
 
   it('an open watch stops covering a former co-member at once after removal from the group', async () => {
@@ -68,7 +71,7 @@ describe('blocking', () => {
     await expect(mallory.caller.group.invite({ groupId: other.groupId!, userId: alice.id })).rejects.toMatchObject({ code: 'NOT_FOUND' });
     await expect(mallory.caller.group.create({ name: 'trap', memberIds: [alice.id] })).rejects.toMatchObject({ code: 'NOT_FOUND' });
     expect(await mallory.caller.user.search({ query: 'ali' })).toEqual([]);
-    await expect(mallory.caller.presence.watch({ userIds: [alice.id] })).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    expect((await watchAll(mallory, [alice.id])).visible).toEqual([]);
 
     // Alice types in the shared group: Mallory's open stream does not show it; a message does arrive.
     await alice.caller.typing.start({ groupId: group.groupId! });

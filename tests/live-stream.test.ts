@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { pushToSink } from '../src/server/http/push.js';
 import { createMemoryBus } from '../src/server/bus/memory.js';
 import type { Topic } from '../src/server/bus/types.js';
-import { END, LiveStream, type StreamLogic, type StreamSink } from '../src/server/streams/live-stream.js';
+import { END, LiveStream, type StreamLogic, type StreamOutput } from '../src/server/streams/live-stream.js';
 
 const topic: Topic<number> = { key: 't' };
 const tick = () => new Promise((resolve) => setImmediate(resolve));
@@ -11,15 +11,15 @@ const tick = () => new Promise((resolve) => setImmediate(resolve));
 class Sums implements StreamLogic<number, number> {
   batches: number[][] = [];
   constructor(private readonly first: number[] = []) {}
-  start(sink: StreamSink<number>) {
-    for (const value of this.first) sink.emit(value);
+  start(out: StreamOutput<number>) {
+    for (const value of this.first) out.emit(value);
   }
-  onBatch(batch: number[], _overflowed: boolean, sink: StreamSink<number>) {
+  onBatch(batch: number[], _overflowed: boolean, out: StreamOutput<number>) {
     this.batches.push(batch);
     if (batch.includes(0)) return END;
     if (batch.some((n) => n < 0)) throw new Error('negative');
-    if (batch.includes(100)) return tick().then(() => sink.emit(batch.reduce((a, b) => a + b)));
-    sink.emit(batch.reduce((a, b) => a + b));
+    if (batch.includes(100)) return tick().then(() => out.emit(batch.reduce((a, b) => a + b)));
+    out.emit(batch.reduce((a, b) => a + b));
   }
 }
 
@@ -112,9 +112,9 @@ it('ends when its bus subscription ends (abort signal, bus closed)', async () =>
 it('tells the logic when the bus dropped events for it (overflow)', async () => {
   const seen: boolean[] = [];
   const logic: StreamLogic<number, number> = {
-    onBatch(batch, overflowed, sink) {
+    onBatch(batch, overflowed, out) {
       seen.push(overflowed);
-      sink.emit(batch.length);
+      out.emit(batch.length);
     },
   };
   const { stream, publish } = open(logic, 3);
@@ -126,15 +126,15 @@ it('tells the logic when the bus dropped events for it (overflow)', async () => 
   expect(seen).toEqual([true, false]);
 });
 
-describe('pushed to a sink (the fast path of the WebSocket adapter)', () => {
-  function sink() {
+describe('pushed to a out (the fast path of the WebSocket adapter)', () => {
+  function out() {
     const log: unknown[] = [];
     return { log, push: (value: unknown) => log.push(value), end: () => log.push('end'), fail: (error: unknown) => log.push(`fail: ${(error as Error).message}`) };
   }
 
   it('pushes what start emitted, then every batch as it comes, without next()', async () => {
     const { stream, publish } = open(new Sums([7]));
-    const target = sink();
+    const target = out();
     publish(1, 2);
     stream[pushToSink](target);
     expect(target.log).toEqual([7]);
@@ -149,7 +149,7 @@ describe('pushed to a sink (the fast path of the WebSocket adapter)', () => {
 
   it('ends with END or a failure after its last value, and lets go of the bus', async () => {
     const ended = open(new Sums([9]));
-    const target = sink();
+    const target = out();
     ended.stream[pushToSink](target);
     ended.publish(0);
     await tick();
@@ -157,7 +157,7 @@ describe('pushed to a sink (the fast path of the WebSocket adapter)', () => {
     expect(ended.bus.listenerCount(topic)).toBe(0);
 
     const failed = open(new Sums());
-    const failures = sink();
+    const failures = out();
     failed.stream[pushToSink](failures);
     failed.publish(-1);
     await tick();
@@ -165,9 +165,9 @@ describe('pushed to a sink (the fast path of the WebSocket adapter)', () => {
     expect(failed.bus.listenerCount(topic)).toBe(0);
   });
 
-  it('return() stops the pushing and unregisters; a sink given after the end gets the rest and the end', async () => {
+  it('return() stops the pushing and unregisters; a out given after the end gets the rest and the end', async () => {
     const { bus, stream, publish } = open(new Sums());
-    const target = sink();
+    const target = out();
     stream[pushToSink](target);
     await stream.return();
     publish(5);
@@ -179,7 +179,7 @@ describe('pushed to a sink (the fast path of the WebSocket adapter)', () => {
     early.publish(0);
     await tick();
     await early.stream.next(); // 4
-    const late = sink();
+    const late = out();
     early.stream[pushToSink](late);
     await tick();
     expect(late.log).toEqual(['end']);

@@ -13,6 +13,7 @@ import { observable } from '@trpc/server/observable';
 import WebSocket, { WebSocketServer } from 'ws';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
+import { isShared, share } from '../src/server/bus/shared.js';
 import { applyLeanWSHandler, encodeJson, textFrame, type WsAdapterOptions, type WsErrorInfo } from '../src/server/http/ws-adapter.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -688,7 +689,9 @@ describe('raw protocol', () => {
     raw.send({ id: 'x', method: 'subscription', params: { path: 'explode' } });
     const error = await raw.next(isError('x'));
     expect(errorCode(error)).toBe('CONFLICT');
-    expect(raw.frames.map((frame) => frame.json?.result?.type ?? 'error')).toEqual(['started', 'data', 'error']);
+    // Then `stopped`, as tRPC's own adapter answers (issue 17).
+    await raw.next(isResult('x', 'stopped'));
+    expect(raw.frames.map((frame) => frame.json?.result?.type ?? 'error')).toEqual(['started', 'data', 'error', 'stopped']);
   });
 
   it('fails only the subscription that yields a value JSON cannot hold, and ends its stream', async () => {
@@ -901,6 +904,14 @@ describe('connectionParams', () => {
     raw.send({ id: 1, method: 'query', params: { path: 'whoami' } });
     expect((await raw.next(byId(1))).json?.result?.data).toBeNull();
     expect(server.contexts[0]!.connectionParams).toBeNull();
+  });
+
+  it("keeps tRPC's message for params of a bad shape: Invalid connection params shape", async () => {
+    const server = await startServer();
+    const raw = await openRaw(server, '/?connectionParams=1');
+    raw.send({ method: 'connectionParams', data: { token: 5 } });
+    expect((await raw.next(isError(null))).json?.error?.message).toBe('Invalid connection params shape');
+    await raw.closed;
   });
 
   for (const [name, frame] of [
@@ -1174,9 +1185,9 @@ describe('encodeJson', () => {
     same([Object.freeze([]), Object.freeze({})]);
   });
 
-  it('serializes a frozen object once, also as an element of a non-frozen array', () => {
+  it('serializes a shared object once, also as an element of a non-shared array', () => {
     let calls = 0;
-    const frozen = Object.freeze({
+    const frozen = share({
       toJSON() {
         calls++;
         return { value: 'frozen' };
@@ -1187,12 +1198,12 @@ describe('encodeJson', () => {
     expect(calls).toBe(1);
     expect(encodeJson([frozen, frozen, 1])).toBe('[{"value":"frozen"},{"value":"frozen"},1]');
     expect(calls).toBe(1);
-    // JSON.stringify itself does call toJSON on a frozen object: the saving is encodeJson's.
+    // JSON.stringify itself does call toJSON on a shared object: the saving is encodeJson's.
     JSON.stringify(frozen);
     expect(calls).toBe(2);
 
     let elementCalls = 0;
-    const element = Object.freeze({
+    const element = share({
       toJSON() {
         elementCalls++;
         return 'element';
@@ -1217,10 +1228,32 @@ describe('encodeJson', () => {
     expect(calls).toBe(3);
   });
 
-  it('is what the adapter sends: a frozen event published to many subscribers is serialized once', async () => {
+  it('re-encodes an object that is only frozen (not shared): a nested field changed later is sent as it is now', () => {
+    const event = Object.freeze({ message: { content: 'before' } });
+    expect(encodeJson(event)).toBe('{"message":{"content":"before"}}');
+    event.message.content = 'after'; // Object.freeze is shallow
+    expect(encodeJson(event)).toBe('{"message":{"content":"after"}}');
+    expect(encodeJson([event])).toBe('[{"message":{"content":"after"}}]');
+  });
+
+  it('share() freezes the whole tree outside production: changing a nested field after sharing throws, so the cached JSON cannot go stale', () => {
+    expect(process.env.NODE_ENV).not.toBe('production');
+    const event = share({ type: 'message', message: { content: 'sent', tags: ['a'] } });
+    expect(isShared(event)).toBe(true);
+    expect(encodeJson([event])).toBe('[{"type":"message","message":{"content":"sent","tags":["a"]}}]');
+    expect(() => {
+      (event.message as { content: string }).content = 'changed';
+    }).toThrow(TypeError);
+    expect(() => (event.message.tags as string[]).push('b')).toThrow(TypeError);
+    expect(encodeJson(event)).toBe('{"type":"message","message":{"content":"sent","tags":["a"]}}');
+    expect(JSON.stringify(event)).toBe(encodeJson(event));
+    expect(isShared(Object.freeze({}))).toBe(false);
+  });
+
+  it('is what the adapter sends: a shared event published to many subscribers is serialized once', async () => {
     const server = await startServer();
     let calls = 0;
-    const payload = Object.freeze({
+    const payload = share({
       toJSON() {
         calls++;
         return { shared: true };
@@ -1238,10 +1271,10 @@ describe('encodeJson', () => {
   });
 });
 
-describe('meta.endsOnReturn and maxSubscriptions', () => {
+describe('ending streams, and maxSubscriptions', () => {
   /** A stream that only ends through return(): next() stays pending until then, whatever the signal. */
   function quietRouter() {
-    const t = initTRPC.meta<{ endsOnReturn?: boolean }>().create();
+    const t = initTRPC.create();
     const seen = { signals: [] as Array<AbortSignal | undefined>, returned: 0, open: 0 };
     const quiet = () => {
       let wake: ((result: IteratorResult<number>) => void) | null = null;
@@ -1261,7 +1294,7 @@ describe('meta.endsOnReturn and maxSubscriptions', () => {
       return iterator;
     };
     const router = t.router({
-      marked: t.procedure.meta({ endsOnReturn: true }).subscription(({ signal }) => {
+      marked: t.procedure.subscription(({ signal }) => {
         seen.signals.push(signal);
         return quiet();
       }),
@@ -1273,7 +1306,9 @@ describe('meta.endsOnReturn and maxSubscriptions', () => {
     return { router, seen };
   }
 
-  it('gives an endsOnReturn stream no signal and ends it with return() on stop and on close', async () => {
+  it('gives every stream its abort signal, and on stop and on close both aborts it and calls return()', async () => {
+    // Before issue 19 a procedure marked `meta.endsOnReturn` got no signal and was trusted to end
+    // on return(); now the signal is the default and nothing is trusted.
     const { router, seen } = quietRouter();
     const served = await serve({ router, createContext: () => ({}) });
     const raw = rawClient(served.url);
@@ -1284,20 +1319,20 @@ describe('meta.endsOnReturn and maxSubscriptions', () => {
       { id: 3, method: 'subscription', params: { path: 'unmarked' } },
     ]);
     for (const id of [1, 2, 3]) await raw.next(isResult(id, 'started'));
-    expect(seen.signals[0]).toBeUndefined();
-    expect(seen.signals[1]).toBeUndefined();
-    expect(seen.signals[2]).toBeInstanceOf(AbortSignal);
+    for (const signal of seen.signals) expect(signal).toBeInstanceOf(AbortSignal);
 
     raw.send({ id: 1, method: 'subscription.stop' });
     await raw.next(isResult(1, 'stopped'));
     await waitFor(() => seen.returned === 1, 1_000, 'return() on stop');
     expect(seen.open).toBe(2);
+    expect(seen.signals[0]!.aborted).toBe(true);
+    expect(seen.signals[1]!.aborted).toBe(false);
 
     raw.ws.close();
     await raw.closed;
     await waitFor(() => seen.returned === 3, 1_000, 'return() of every open stream on close');
     expect(seen.open).toBe(0);
-    expect(seen.signals[2]!.aborted).toBe(true);
+    expect(seen.signals.every((signal) => signal!.aborted)).toBe(true);
   });
 
   it('refuses one subscription more than maxSubscriptions with TOO_MANY_REQUESTS and frees a slot on stop', async () => {

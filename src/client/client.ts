@@ -1,5 +1,6 @@
 import { createWSClient, httpBatchLink, splitLink, wsLink, type TRPCWebSocketClient } from '@trpc/client';
 import { TIMINGS } from '../shared/limits.js';
+import { withCloseTimeout } from './logic/websocket-watchdog.js';
 import { trpc } from './trpc.js';
 
 export type RealtimeClientOptions = {
@@ -11,7 +12,17 @@ export type RealtimeClientOptions = {
   onClose?: (cause?: { code?: number }) => void;
   /** Called with each reconnect attempt index, before waiting. */
   onRetry?: (attemptIndex: number) => void;
+  keepAlive?: KeepAliveOptions;
 };
+
+/**
+ * Client keepalive: a ping after `intervalMs` without traffic; no pong within `pongTimeoutMs`
+ * closes the socket, which starts the reconnect. This is what notices a socket that died
+ * silently (laptop asleep, network gone without a FIN). Shorter values suit tests.
+ */
+export type KeepAliveOptions = { intervalMs: number; pongTimeoutMs: number };
+
+export const DEFAULT_KEEPALIVE: KeepAliveOptions = { intervalMs: TIMINGS.keepAlivePingMs / 2, pongTimeoutMs: TIMINGS.keepAlivePongWaitMs };
 
 /** Reconnect delay: quick first retry, then doubling up to 10 s, with jitter so clients spread out. */
 export function reconnectDelayMs(attemptIndex: number, random: () => number = Math.random): number {
@@ -33,11 +44,14 @@ export function webSocketUrl(url: string, page?: { protocol: string; host: strin
  */
 export function createRealtimeClient(options: RealtimeClientOptions = {}) {
   const url = options.url ?? '/trpc';
+  const keepAlive = options.keepAlive ?? DEFAULT_KEEPALIVE;
   const wsClient: TRPCWebSocketClient = createWSClient({
     url: () => webSocketUrl(url),
+    // A socket the keepalive gave up on must close now, not when the browser's handshake times out.
+    WebSocket: typeof WebSocket === 'undefined' ? undefined : withCloseTimeout(WebSocket, Math.max(1_000, keepAlive.pongTimeoutMs)),
     // Lazy while signed out: no anonymous socket; a signed-in client connects at once.
     lazy: { enabled: !options.connectNow, closeMs: 0 },
-    keepAlive: { enabled: true, intervalMs: TIMINGS.keepAlivePingMs / 2, pongTimeoutMs: TIMINGS.keepAlivePongWaitMs },
+    keepAlive: { enabled: true, ...keepAlive },
     retryDelayMs: (attemptIndex) => {
       options.onRetry?.(attemptIndex);
       return reconnectDelayMs(attemptIndex);

@@ -1,11 +1,12 @@
 /** Library entry: mount the router, embed the server, or test with createCaller. */
 export { appRouter, createCaller, type AppRouter } from './routers/index.js';
 export { createServer, type CreateServerOptions, type RealtimeServer } from './server.js';
-export { applyLeanWSHandler, type WsAdapterOptions } from './http/ws-adapter.js';
+export { applyLeanWSHandler, WS_CLOSE, DEFAULT_REQUEST_LIMITS, DEFAULT_OUTPUT_LIMITS, type WsAdapterOptions } from './http/ws-adapter.js';
 export { createContextInner, type Context, type AppDeps, type Identity } from './context.js';
 export { createServices, type Services } from './services/index.js';
 export { createMemoryBus } from './bus/memory.js';
-export type { EventBus, Topic, BusSubscription } from './bus/types.js';
+export type { EventBus, Topic, BusSubscription, BatchReceiver } from './bus/types.js';
+export { share, isShared, type Shared } from './bus/shared.js';
 export { topics } from './bus/topics.js';
 export { openOrm } from './db/orm.js';
 export { loadConfig, defaultConfig, type Config } from './config.js';

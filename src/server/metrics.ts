@@ -83,6 +83,11 @@ export function countDeliveries(bus: EventBus, metrics: Pick<Metrics, 'deliverie
       if (listeners > 0) metrics.deliveries.inc(listeners);
       return bus.publish(topic, event);
     },
+    publishLocal(topic, event) {
+      const listeners = bus.listenerCount(topic);
+      if (listeners > 0) metrics.deliveries.inc(listeners);
+      bus.publishLocal(topic, event);
+    },
     subscribe: (topics, options) => bus.subscribe(topics, options),
     listenerCount: (topic) => bus.listenerCount(topic),
     close: () => bus.close(),

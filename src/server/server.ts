@@ -6,22 +6,25 @@ import { defaultConfig, type Config } from './config.js';
 import type { AppDeps } from './context.js';
 import { openOrm, type Orm } from './db/orm.js';
 import { createHttpServer } from './http/server.js';
-import { createLogger, type Logger } from './logger.js';
+import { createLogger, logFormatFor, type Logger } from './logger.js';
 import { countDeliveries, createMetrics } from './metrics.js';
 import { backfillUsernameKeys } from './db/username-keys.js';
 import { createServices } from './services/index.js';
+import type { ServiceOptions } from './services/index.js';
 import { databaseOpenError } from './startup.js';
-import type { RateLimitConfig } from './services/rate-limits.js';
 
-export type CreateServerOptions = {
+/**
+ * Every store the server keeps state in can be given here (tests, several instances on shared
+ * backends); each one not given is created in memory (the bus, typing, presence, rate limits) or
+ * from `config` (the database).
+ */
+export type CreateServerOptions = ServiceOptions & {
   /** Defaults to the environment-independent defaults; pass `loadConfig()` to read the environment. */
   config?: Partial<Config>;
-  /** Bring your own ORM / bus / clock / logger (tests, several instances); created otherwise. */
   orm?: Orm;
   bus?: EventBus;
   clock?: Clock;
   logger?: Logger;
-  rateLimits?: RateLimitConfig;
   /** Folder of the built web app to serve, or null for the API only (the default). */
   staticDir?: string | null;
 };
@@ -38,7 +41,7 @@ export type RealtimeServer = {
 /** Builds the whole server (database, bus, services, HTTP + WebSocket) without listening yet. */
 export async function createServer(options: CreateServerOptions = {}): Promise<RealtimeServer> {
   const config = defaultConfig(options.config);
-  const logger = options.logger ?? createLogger(config.logLevel);
+  const logger = options.logger ?? createLogger(config.logLevel, logFormatFor(config.env));
   const orm =
     options.orm ??
     (await openOrm({ dbPath: config.databasePath, logger }).catch((error: unknown) => {
@@ -48,7 +51,12 @@ export async function createServer(options: CreateServerOptions = {}): Promise<R
   const metrics = createMetrics();
   const bus = countDeliveries(options.bus ?? createMemoryBus(), metrics);
   const base = { orm, bus, clock: options.clock ?? systemClock, config, logger, metrics };
-  const services = createServices(base, { rateLimits: options.rateLimits });
+  const services = createServices(base, {
+    rateLimits: options.rateLimits,
+    rateLimiterBackend: options.rateLimiterBackend,
+    typingStore: options.typingStore,
+    presenceStore: options.presenceStore,
+  });
   const deps: AppDeps = { ...base, services };
   const http = createHttpServer(deps, { staticDir: options.staticDir ?? null });
 

@@ -5,15 +5,7 @@ import type { Context } from './context.js';
 import { INTERNAL_MESSAGE, requestIdOf } from './error-reporting.js';
 import { DomainError, fromOrmError } from './services/errors.js';
 
-/**
- * Procedure metadata. `endsOnReturn`: the subscription's stream ends promptly when its iterator's
- * `return()` is called (it closes its bus subscription first), so the WebSocket adapter ends it
- * that way and passes no abort signal (an AbortController costs ~0.7 KB in Node 20, and every
- * client holds several streams). Callers that pass a signal (createCaller) still get it.
- */
-export type Meta = { endsOnReturn?: boolean };
-
-const t = initTRPC.context<Context>().meta<Meta>().create({
+const t = initTRPC.context<Context>().create({
   // Never true: development mode would send stack traces to clients.
   isDev: false,
   // Subscriptions are WebSocket-only (one session rule: logout, expiry and caps act on sockets).
@@ -68,16 +60,16 @@ export const authedProcedure = t.procedure.use(async ({ ctx, next }) => {
   if (!ctx.user) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Sign in first' });
   // The narrowed type (`user` is not null below) without passing a context: `next({ ctx })`
   // makes tRPC copy the whole context into a new object (key by key, with defineProperty) on
-  // every call, about 1 KB of garbage per message. `ctx.user` was just checked.
+  // every call (measured: BENCHMARKS.md, "Figures quoted in the code"). `ctx.user` was just checked.
   return mapDomainErrors(await next<{ user: UserDTO }>({}));
 });
 
 /**
- * For the streams in src/server/streams: they end as soon as their iterator's `return()` is
- * called, so over WebSocket they need no abort signal of their own (see `Meta`). The per-socket
- * cap on open subscriptions is the WebSocket adapter's (`maxSubscriptions`).
+ * For the streams in src/server/streams. Every transport gives a subscription its abort signal
+ * and the streams end on it (or on `return()`, whichever comes first). The per-socket cap on
+ * open subscriptions is the WebSocket adapter's (`maxSubscriptions`).
  */
-export const subscriptionProcedure = authedProcedure.meta({ endsOnReturn: true }).use(({ ctx, next }) => {
+export const subscriptionProcedure = authedProcedure.use(({ ctx, next }) => {
   // One session rule: only sockets are closed at logout and expiry, counted and capped, and make
   // their user present. The HTTP server refuses these paths before tRPC; this is the backstop.
   if (ctx.transport.kind === 'http') throw new TRPCError({ code: 'METHOD_NOT_SUPPORTED', message: SUBSCRIPTIONS_OVER_WEBSOCKET });

@@ -1,7 +1,5 @@
-import { TRPCClientError } from '@trpc/client';
 import { describe, expect, it, vi } from 'vitest';
 import { reconnectDelayMs, webSocketUrl } from '../../src/client/client.js';
-import { sendWithRetry } from '../../src/client/hooks/useSendMessage.js';
 import { connectionStatus, type SocketState } from '../../src/client/logic/connection.js';
 import { createStreamHub, type StreamHandlers } from '../../src/client/logic/stream-hub.js';
 
@@ -52,6 +50,39 @@ describe('stream hub', () => {
     opened[0]!.handlers.onData('1', ['stale']);
     expect(listener).not.toHaveBeenCalled();
   });
+  it('accepts an OpenStream that calls back before it returns', () => {
+    const closed: string[] = [];
+    const received: string[][] = [];
+    const hub = createStreamHub<string>((_key, lastEventId, handlers) => {
+      // Replay delivered synchronously, inside open().
+      handlers.onData('5', [`replayed after ${lastEventId}`]);
+      return () => void closed.push('closed');
+    });
+    const off = hub.listen(1, { onEvents: (events) => received.push([...events]), lastEventId: '3' });
+    expect(received).toEqual([['replayed after 3']]);
+    expect(hub.positionOf(1)).toBe(5);
+    off();
+    expect(closed).toEqual(['closed']);
+  });
+
+  it('reopens a stream that ended with a retryable error from its position, not from now', () => {
+    const { opened } = { opened: [] as Array<{ lastEventId: string | null; handlers: StreamHandlers<string> }> };
+    const timers: Array<() => void> = [];
+    const hub = createStreamHub<string>(
+      (_key, lastEventId, handlers) => {
+        opened.push({ lastEventId, handlers });
+        return () => {};
+      },
+      { shouldReopen: (error) => error === 'lost', setTimer: (run) => void timers.push(run) },
+    );
+    hub.listen(1, { onEvents: () => {}, lastEventId: '2' });
+    opened[0]!.handlers.onData('8', ['a']);
+    opened[0]!.handlers.onError('lost');
+    timers.shift()!();
+    expect(opened.map((entry) => entry.lastEventId)).toEqual(['2', '8']);
+    opened[1]!.handlers.onError('forbidden');
+    expect(timers).toHaveLength(0);
+  });
 });
 
 describe('connection status', () => {
@@ -62,6 +93,8 @@ describe('connection status', () => {
     expect(connectionStatus({ ...base, hasError: true, everOpened: true, failedAttempts: 1 })).toBe('reconnecting');
     expect(connectionStatus({ ...base, hasError: true, everOpened: true, failedAttempts: 6 })).toBe('offline');
     expect(connectionStatus({ ...base, browserOnline: false, everOpened: true })).toBe('offline');
+    // An open socket while the browser says offline is not "online": it can deliver nothing.
+    expect(connectionStatus({ ...base, state: 'pending', browserOnline: false, everOpened: true })).toBe('offline');
   });
 });
 
@@ -74,29 +107,5 @@ describe('client helpers', () => {
   it('derives the WebSocket URL from the page', () => {
     expect(webSocketUrl('/trpc', { protocol: 'https:', host: 'chat.example' })).toBe('wss://chat.example/trpc');
     expect(webSocketUrl('http://localhost:3000/trpc')).toBe('ws://localhost:3000/trpc');
-  });
-
-  it('sendWithRetry retries network failures with the same call, and stops at refusals', async () => {
-    const sleep = async () => {};
-    let calls = 0;
-    const flaky = () => (++calls < 3 ? Promise.reject(new TypeError('fetch failed')) : Promise.resolve('ok'));
-    await expect(sendWithRetry(flaky, { attempts: 4 }, sleep)).resolves.toBe('ok');
-    expect(calls).toBe(3);
-
-    let attempts = 0;
-    const down = () => {
-      attempts++;
-      return Promise.reject(new TypeError('fetch failed'));
-    };
-    await expect(sendWithRetry(down, { attempts: 4 }, sleep)).rejects.toThrow('fetch failed');
-    expect(attempts).toBe(4);
-
-    let refused = 0;
-    const forbidden = () => {
-      refused++;
-      return Promise.reject(new TRPCClientError('no', { result: { error: { code: -32003, message: 'no', data: { code: 'FORBIDDEN' } } } as never }));
-    };
-    await expect(sendWithRetry(forbidden, { attempts: 4 }, sleep)).rejects.toThrow('no');
-    expect(refused).toBe(1);
   });
 });

@@ -133,6 +133,8 @@ describe.skipIf(!run)('web app in Chromium (two users)', () => {
     await pageB.close();
     // The server waits out a grace period (5 s) before announcing offline.
     await pageA.getByTestId('peer-presence').getByText('offline').waitFor({ timeout: 20_000 });
+    // "Last seen" is shown, not only stored.
+    await pageA.getByTestId('peer-presence').getByText(/last seen just now/).waitFor(WAIT);
     await pageA.getByRole('img', { name: `${bob.username} is offline` }).waitFor(WAIT);
     await screenshot(pageA, 'presence-offline');
   });

@@ -1,6 +1,6 @@
-import { useCallback, useMemo, useRef, useSyncExternalStore } from 'react';
+import { useCallback, useMemo, useSyncExternalStore } from 'react';
 import { LIMITS } from '../../shared/limits.js';
-import { mergeMessages, newestSeq, withPending, type MessageItem } from '../logic/messages.js';
+import { mergeMessages, resumeCursor, withPending, type MessageItem } from '../logic/messages.js';
 import { useRealtimeContext } from '../RealtimeProvider.js';
 import { trpc, type Message } from '../trpc.js';
 import { useConversationEvents } from './useConversationEvents.js';
@@ -24,12 +24,14 @@ export function useConversation(conversationId: number, { pageSize = LIMITS.hist
   const subscribe = useCallback((listener: () => void) => store.subscribe(listener), [store]);
   const snapshot = useSyncExternalStore(subscribe, () => store.get(conversationId));
 
-  const firstPage = history.data?.pages[0];
-  const ready = firstPage !== undefined;
-  // Resume the live stream right after the newest message of the first history page.
-  const resume = useRef<{ conversationId: number; seq: string | null }>({ conversationId, seq: null });
-  if (resume.current.conversationId !== conversationId) resume.current = { conversationId, seq: null };
-  if (ready && resume.current.seq === null) resume.current.seq = String(newestSeq(firstPage.messages) ?? 0);
+  const ready = history.data !== undefined;
+  const messages = useMemo(
+    () => mergeMessages(...(history.data?.pages.map((page) => page.messages) ?? []), snapshot.live),
+    [history.data, snapshot.live],
+  );
+  // The resume cursor: the newest seq this view holds without a gap (history and live), never
+  // null once the history is loaded, so a (re)attached stream replays exactly what is missing.
+  const resumeSeq = ready ? String(resumeCursor(messages) ?? 0) : null;
 
   useConversationEvents(
     conversationId,
@@ -41,13 +43,9 @@ export function useConversation(conversationId: number, { pageSize = LIMITS.hist
       }
       store.addMessages(conversationId, messages);
     },
-    { lastEventId: resume.current.seq, enabled: ready },
+    { lastEventId: resumeSeq, enabled: ready },
   );
 
-  const messages = useMemo(
-    () => mergeMessages(...(history.data?.pages.map((page) => page.messages) ?? []), snapshot.live),
-    [history.data, snapshot.live],
-  );
   const items: MessageItem<Message>[] = useMemo(() => withPending(messages, snapshot.pending), [messages, snapshot.pending]);
 
   return {

@@ -11,7 +11,8 @@ export type ConversationEventsOptions = {
 
 /**
  * Listens to `conversation.events` through the provider's shared stream: every hook on the same
- * conversation shares one socket subscription, resumed by wsLink after a reconnect.
+ * conversation shares one socket subscription. wsLink re-sends the newest delivered id on every
+ * reconnect, and the hub reopens a stream the server ended from the same position.
  */
 export function useConversationEvents(
   conversationId: number | null,
@@ -21,14 +22,15 @@ export function useConversationEvents(
   const { realtime } = useRealtimeContext();
   const handler = useRef(onEvents);
   handler.current = onEvents;
-  // Only the first lastEventId matters: afterwards the stream itself tracks its position.
-  const resumeFrom = useRef({ conversationId, lastEventId });
-  if (!enabled || resumeFrom.current.conversationId !== conversationId) resumeFrom.current = { conversationId, lastEventId };
+  // Read when the listener is (re)attached, so it resumes from what the caller holds *then*
+  // (a ref set during an earlier, disabled render once made the chat start from null).
+  const resumeFrom = useRef(lastEventId);
+  resumeFrom.current = lastEventId;
 
   useEffect(() => {
     if (conversationId === null || !enabled) return;
     return realtime.hub.listen(conversationId, {
-      lastEventId: resumeFrom.current.lastEventId,
+      lastEventId: resumeFrom.current,
       onEvents: (events) => handler.current(events),
     });
   }, [realtime, conversationId, enabled]);

@@ -1,5 +1,7 @@
 import { useEffect, useMemo } from 'react';
 import type { InboxEvent } from '../../shared/events.js';
+import { isRetryable, isUnauthorized } from '../logic/errors.js';
+import { keepSubscribed } from '../logic/keep-subscribed.js';
 import { useRealtimeContext } from '../RealtimeProvider.js';
 import { trpc, type Conversation } from '../trpc.js';
 
@@ -42,7 +44,7 @@ export function applyInboxEvents(list: readonly Conversation[], events: readonly
  * const { conversations } = useConversationList();
  */
 export function useConversationList() {
-  const { realtime } = useRealtimeContext();
+  const { realtime, sessionExpired } = useRealtimeContext();
   const utils = trpc.useUtils();
   const list = trpc.conversation.list.useQuery(undefined, { staleTime: 30_000 });
   const ready = list.data !== undefined;
@@ -51,20 +53,23 @@ export function useConversationList() {
     if (!ready) return;
     const snapshot = utils.conversation.list.getData() ?? [];
     const newestId = Math.max(0, ...snapshot.map((item) => item.lastMessage?.id ?? 0));
-    const subscription = realtime.trpcClient.inbox.events.subscribe(
-      { lastEventId: String(newestId) },
-      {
-        onData: ({ data }) => {
-          if (data.some((event) => event.type === 'conversation' && !utils.conversation.list.getData())) {
-            void utils.conversation.list.invalidate();
-          }
-          utils.conversation.list.setData(undefined, (current) => (current ? applyInboxEvents(current, data) : current));
-        },
-        onError: () => {},
+    return keepSubscribed<InboxEvent[]>(
+      (lastEventId, handlers) => {
+        const subscription = realtime.trpcClient.inbox.events.subscribe(
+          { lastEventId },
+          { onData: ({ id, data }) => handlers.onData(id, data), onError: handlers.onError },
+        );
+        return () => subscription.unsubscribe();
       },
+      (data) => {
+        if (data.some((event) => event.type === 'conversation' && !utils.conversation.list.getData())) {
+          void utils.conversation.list.invalidate();
+        }
+        utils.conversation.list.setData(undefined, (current) => (current ? applyInboxEvents(current, data) : current));
+      },
+      { lastEventId: String(newestId), shouldRetry: isRetryable, onError: (error) => isUnauthorized(error) && sessionExpired(), onReopen: () => void utils.conversation.list.invalidate() },
     );
-    return () => subscription.unsubscribe();
-  }, [realtime, utils, ready]);
+  }, [realtime, utils, ready, sessionExpired]);
 
   return { conversations: list.data ?? [], status: list.status, error: list.error, refetch: list.refetch };
 }

@@ -1,4 +1,7 @@
 import { useCallback, useEffect, useRef } from 'react';
+import type { NotificationEvent } from '../../shared/notifications.js';
+import { isRetryable } from '../logic/errors.js';
+import { keepSubscribed } from '../logic/keep-subscribed.js';
 import { useRealtimeContext } from '../RealtimeProvider.js';
 import { trpc, type RouterOutputs } from '../trpc.js';
 
@@ -26,33 +29,36 @@ export function useNotifications({ onNotification }: { onNotification?: (notific
   useEffect(() => {
     if (!ready) return;
     const newest = utils.notification.list.getData(LIST_INPUT)?.notifications[0]?.id;
-    const subscription = realtime.trpcClient.notification.stream.subscribe(
-      { lastEventId: newest === undefined ? null : String(newest) },
-      {
-        onData: ({ data }) => {
-          for (const event of data) {
-            utils.notification.list.setData(LIST_INPUT, (current) => {
-              if (!current) return current;
-              if (event.type === 'notification') {
-                if (current.notifications.some((item) => item.id === event.notification.id)) return current;
-                return { ...current, notifications: [event.notification, ...current.notifications], unreadCount: event.unreadCount };
-              }
-              const readAt = new Date().toISOString();
-              return {
-                ...current,
-                unreadCount: event.unreadCount,
-                notifications: current.notifications.map((item) =>
-                  item.readAt === null && (event.ids === 'all' || event.ids.includes(item.id)) ? { ...item, readAt } : item,
-                ),
-              };
-            });
-            if (event.type === 'notification') callback.current?.(event.notification);
-          }
-        },
-        onError: () => {},
+    return keepSubscribed<NotificationEvent[]>(
+      (lastEventId, handlers) => {
+        const subscription = realtime.trpcClient.notification.stream.subscribe(
+          { lastEventId },
+          { onData: ({ id, data }) => handlers.onData(id, data), onError: handlers.onError },
+        );
+        return () => subscription.unsubscribe();
       },
+      (data) => {
+        for (const event of data) {
+          utils.notification.list.setData(LIST_INPUT, (current) => {
+            if (!current) return current;
+            if (event.type === 'notification') {
+              if (current.notifications.some((item) => item.id === event.notification.id)) return current;
+              return { ...current, notifications: [event.notification, ...current.notifications], unreadCount: event.unreadCount };
+            }
+            const readAt = new Date().toISOString();
+            return {
+              ...current,
+              unreadCount: event.unreadCount,
+              notifications: current.notifications.map((item) =>
+                item.readAt === null && (event.ids === 'all' || event.ids.includes(item.id)) ? { ...item, readAt } : item,
+              ),
+            };
+          });
+          if (event.type === 'notification') callback.current?.(event.notification);
+        }
+      },
+      { lastEventId: newest === undefined ? null : String(newest), shouldRetry: isRetryable, onReopen: () => void utils.notification.list.invalidate(LIST_INPUT) },
     );
-    return () => subscription.unsubscribe();
   }, [realtime, utils, ready]);
 
   const markRead = trpc.notification.markRead.useMutation({

@@ -18,8 +18,10 @@ export type SocketState = {
 export const OFFLINE_AFTER_ATTEMPTS = 4;
 
 export function connectionStatus(socket: SocketState): ConnectionStatus {
-  if (socket.state === 'pending') return 'online';
+  // The browser knows the network is gone before the keepalive can tell: an "open" socket
+  // then delivers nothing, so say offline at once.
   if (!socket.browserOnline) return 'offline';
+  if (socket.state === 'pending') return 'online';
   if (socket.state === 'idle') return socket.everOpened ? 'offline' : 'connecting';
   if (!socket.hasError && !socket.everOpened) return 'connecting';
   return socket.failedAttempts >= OFFLINE_AFTER_ATTEMPTS ? 'offline' : 'reconnecting';

@@ -61,3 +61,20 @@ export function deliveryState(
 ): DeliveryState {
   return members.some((member) => member.id !== message.senderId && member.lastReadSeq >= message.seq) ? 'seen' : 'sent';
 }
+
+/**
+ * Where a conversation's stream resumes: the newest seq up to which the held messages have no
+ * gap (seqs are dense per conversation). Your own message that came back from a send while the
+ * stream was down does not move it past others' messages the stream has not delivered yet.
+ * `messages` must be in seq order (as `mergeMessages` returns them); null when nothing is held.
+ */
+export function resumeCursor(messages: readonly SequencedMessage[]): number | null {
+  const first = messages[0];
+  if (!first) return null;
+  let cursor = first.seq;
+  for (const message of messages) {
+    if (message.seq > cursor + 1) break;
+    cursor = Math.max(cursor, message.seq);
+  }
+  return cursor;
+}

@@ -50,6 +50,25 @@ export function createConversationStore<M extends SequencedMessage>() {
           : current,
       );
     },
+    /** Shows the outbox: every conversation's pending list becomes exactly its entries, in order. */
+    replacePending(entries: readonly PendingMessage[]) {
+      const ids = new Set([...snapshots.keys(), ...entries.map((entry) => entry.conversationId)]);
+      for (const conversationId of ids) {
+        const mine = entries.filter((entry) => entry.conversationId === conversationId);
+        update(conversationId, (current) =>
+          current.pending.length === 0 && mine.length === 0 ? current : { ...current, pending: mine },
+        );
+      }
+    },
+    /** Messages not yet stored by the server (pending or failed), over all conversations. */
+    pendingTotal(): { pending: number; failed: number } {
+      let pending = 0;
+      let failed = 0;
+      for (const snapshot of snapshots.values()) {
+        for (const item of snapshot.pending) item.status === 'failed' ? failed++ : pending++;
+      }
+      return { pending, failed };
+    },
     findPending(conversationId: number, clientMessageId: string): PendingMessage | undefined {
       return snapshots.get(conversationId)?.pending.find((item) => item.clientMessageId === clientMessageId);
     },

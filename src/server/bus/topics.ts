@@ -18,6 +18,8 @@ export type InboxBusEvent =
 /** Every topic the server publishes on, typed by the events it carries. */
 export const topics = {
   conversation: (conversationId: number): Topic<ConversationEvent> => ({ key: `conversation:${conversationId}` }),
+  /** Every conversation topic at once (a pattern): what the local inbox fan-out listens to. */
+  allConversations: { key: 'conversation:*' } as Topic<ConversationEvent>,
   inbox: (userId: number): Topic<InboxBusEvent> => ({ key: `inbox:${userId}` }),
   presence: (userId: number): Topic<PresenceDTO> => ({ key: `presence:${userId}` }),
   notifications: (userId: number): Topic<NotificationEvent> => ({ key: `notifications:${userId}` }),

@@ -2,6 +2,11 @@
  * The event bus contract. Routers and services depend on this interface only; the in-process
  * implementation is the default and a shared one (Redis pub/sub) can replace it for several
  * server instances without touching them.
+ *
+ * Events are shared: one published object reaches every subscriber of its topic, so `publish`
+ * brands it with `share()` (bus/shared.ts: frozen, deeply outside production) and nobody may
+ * change it afterwards. That is what lets the WebSocket adapter serialize it once for all of
+ * them. A networked bus gives its received copies the same brand before handing them over.
  */
 
 /** A named channel that carries events of type `E`. Build them with `topics` (topics.ts). */
@@ -13,41 +18,65 @@ export type SubscribeOptions = {
 };
 
 /**
- * A live subscription. It is registered when `subscribe()` returns (not at the first `next()`),
- * so a caller can start listening, then query the database, and miss nothing in between.
- * Iterating yields every event queued since the previous pull as one batch: under load the
- * batches grow by themselves and per-event overhead downstream is paid once per batch.
+ * Pull: iterating yields every event queued since the previous pull as one batch. Under load the
+ * batches grow by themselves, and per-event overhead downstream is paid once per batch.
  */
-export interface BusSubscription<E> extends AsyncIterable<E[]> {
+export type BatchIterable<E> = AsyncIterable<E[]>;
+
+/**
+ * Push: batches go to a receiver instead of a pending `next()`, without a promise each. Holding
+ * none, an open stream waiting for events costs only its objects.
+ */
+export interface BatchPush<E> {
   /**
-   * True once the subscriber fell so far behind that queued events were dropped; a stream
-   * must then resynchronise from the database. Reading it resets it.
+   * Hands batches to `receiver` as they are ready (what is queued now first), for as long as
+   * `receiveBatch` returns true; once it returns false, events queue here (bounded, see
+   * `OverflowSignal`) until this is called again. When the subscription ends, the receiver gets
+   * `receiveEnd()` (at once if it already has). Null stops pushing.
    */
-  takeOverflow(): boolean;
-  /** Ends the subscription now (idempotent): unregisters it and ends the iteration. */
-  close(): void;
-  /**
-   * Push instead of pull, for one batch: the next batch (what is queued now, or the next event
-   * published) goes to `consumer.handleEvents` instead of to a pending `next()`, and the consumer
-   * is then cleared, so a consumer that does not ask again lets events queue here (bounded, see
-   * `takeOverflow`). When the subscription ends, an armed consumer gets `handleEnd()` (at once if
-   * it already has). Holding no promise, an open stream waiting for events costs only its objects.
-   */
-  setConsumer(consumer: BusConsumer<E> | null): void;
+  deliverBatchesTo(receiver: BatchReceiver<E> | null): void;
 }
 
 /** Receives pushed batches (methods, so one object serves: no closure per subscription). */
-export interface BusConsumer<E> {
-  handleEvents(batch: E[]): void;
-  handleEnd(): void;
+export interface BatchReceiver<E> {
+  /** One batch; return true to be handed the next one as well. */
+  receiveBatch(batch: E[]): boolean;
+  receiveEnd(): void;
+}
+
+/** Overflow: a subscriber that fell too far behind loses its queue and must resynchronise from the database. */
+export interface OverflowSignal {
+  /** True once queued events were dropped since the last call. Reading it resets it. */
+  takeOverflow(): boolean;
+}
+
+/**
+ * A live subscription: pull or push (not both at once), the overflow signal, and `close()`. It is
+ * registered when `subscribe()` returns (not at the first `next()`), so a caller can start
+ * listening, then query the database, and miss nothing in between.
+ */
+export interface BusSubscription<E> extends BatchIterable<E>, BatchPush<E>, OverflowSignal {
+  /** Ends the subscription now (idempotent): unregisters it and ends the iteration. */
+  close(): void;
 }
 
 export interface EventBus {
-  /** Resolves once the event is handed to the transport; call it after the commit. */
+  /**
+   * Brands `event` as shared (see above) and hands it to the transport; call it after the
+   * commit. Resolves once the transport took it.
+   */
   publish<E>(topic: Topic<E>, event: E): Promise<void>;
-  /** One subscriber over one or several topics, delivered in publish order per topic. */
+  /**
+   * Delivers to this instance's subscribers only, never to other instances: for fan-out done
+   * locally from an event every instance already received (services/inbox-fanout.ts).
+   */
+  publishLocal<E>(topic: Topic<E>, event: E): void;
+  /**
+   * One subscriber over one or several topics, delivered in publish order per topic. A topic
+   * from `topics.all…` (key ending in `*`) receives every event whose key has that prefix.
+   */
   subscribe<E>(topics: Topic<E> | readonly Topic<E>[], options: SubscribeOptions): BusSubscription<E>;
-  /** Number of live subscribers of a topic (diagnostics and tests). */
+  /** Number of live subscribers of a topic on this instance (the inbox fan-out skips topics nobody here reads). */
   listenerCount<E>(topic: Topic<E>): number;
   close(): Promise<void>;
 }

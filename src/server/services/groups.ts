@@ -175,6 +175,7 @@ export function createGroupService(deps: Deps, { membership, notifications, rate
       });
       membership.invalidate(conversationId);
       for (const userId of members) await announceConversation(userId, conversationId);
+      if (members.length > 0) await blocks.announce(ownerId, ...members); // new co-members: presence watches re-check
       const [mine] = await conversationDTOs(orm.em.fork(), ownerId, [conversationId]);
       return mine!;
     },
@@ -224,9 +225,12 @@ export function createGroupService(deps: Deps, { membership, notifications, rate
         await tx.insert(Membership, { conversation: group.conversation, user: userId, role: 'member', joinedAt: now, lastReadSeq: Number(latest?.seq ?? 0) });
       });
       const [dto] = await invitationDTOs(orm.em.fork(), [await orm.em.fork().findOneOrFail(Invitation, { id: invitationId })]);
+      // Answered (here, in the groups panel or another tab): its bell entry is settled everywhere.
+      await notifications.settleInvitations(userId, group.id);
       if (!accept) return { invitation: dto!, group: null };
       membership.invalidate(group.conversation);
       await bus.publish(topics.conversation(group.conversation), { type: 'members', conversationId: group.conversation, userId, change: 'joined' });
+      await blocks.announce(...(await membership.members(group.conversation))); // a relationship began
       await announceConversation(userId, group.conversation);
       await notifications.create({
         userId: invitation.inviter,

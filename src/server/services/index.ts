@@ -4,11 +4,12 @@ import { createConnectionRegistry } from './connections.js';
 import { createConversationService } from './conversations.js';
 import type { Deps } from './deps.js';
 import { createGroupService } from './groups.js';
+import { startInboxFanout } from './inbox-fanout.js';
 import { createMembershipService } from './membership.js';
 import { createMessageService } from './messages.js';
 import { createNotificationService } from './notifications.js';
 import { createPresenceService, type PresenceStore } from './presence.js';
-import { createRateLimits, type RateLimitConfig } from './rate-limits.js';
+import { createRateLimits, type RateLimitConfig, type RateLimiterBackend } from './rate-limits.js';
 import { createReadService } from './reads.js';
 import { createSignInGuard } from './sign-in-guard.js';
 import { createTypingService, type TypingStore } from './typing.js';
@@ -16,6 +17,8 @@ import { createUserService } from './users.js';
 
 export type ServiceOptions = {
   rateLimits?: RateLimitConfig;
+  /** Where rate-limit counters live (in memory by default). */
+  rateLimiterBackend?: RateLimiterBackend;
   /** Shared stores for several instances; in-memory ones otherwise. */
   typingStore?: TypingStore;
   presenceStore?: PresenceStore;
@@ -24,9 +27,10 @@ export type ServiceOptions = {
 /** Builds every service once per server (or per test) from its dependencies; nothing is global. */
 export function createServices(deps: Deps, options: ServiceOptions = {}) {
   const report = (error: unknown) => deps.logger.error({ err: error }, 'background update failed');
-  const rateLimits = createRateLimits(deps.metrics, options.rateLimits);
+  const rateLimits = createRateLimits(deps.metrics, options.rateLimits, options.rateLimiterBackend);
   const connections = createConnectionRegistry();
   const membership = createMembershipService(deps);
+  const inboxFanout = startInboxFanout(deps, membership);
   const auth = createAuthService(deps, createSignInGuard(rateLimits, deps.metrics));
   const blocks = createBlockService(deps);
   const users = createUserService(deps, blocks);
@@ -53,6 +57,7 @@ export function createServices(deps: Deps, options: ServiceOptions = {}) {
     async dispose() {
       typing.dispose();
       presence.dispose();
+      await inboxFanout.stop();
     },
     rateLimits,
     blocks,

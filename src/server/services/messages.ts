@@ -47,21 +47,33 @@ export function createMessageService(deps: Deps, membership: MembershipService, 
     async onCommitted(messages) {
       deps.metrics.messagesCommitted.inc(messages.length);
       deps.metrics.commitBatchSize.observe(messages.length);
-      // Published in commit order; awaited once per batch so a failing transport is reported.
-      const published: Array<Promise<void>> = [];
-      for (const message of messages) {
-        // Frozen: every subscriber receives these same objects, and the WebSocket adapter
-        // serializes a frozen object once for all of them.
-        Object.freeze(message);
-        const event = Object.freeze({ type: 'message', message } as const);
-        published.push(bus.publish(topics.conversation(message.conversationId), event));
-        const members = membership.cached(message.conversationId) ?? (await membership.members(message.conversationId));
-        for (const memberId of members) published.push(bus.publish(topics.inbox(memberId), event));
-      }
+      // Published in commit order, once per message on its conversation's topic: members'
+      // inboxes are fed from there on each instance (inbox-fanout.ts). `publish` brands each event
+      // as shared (bus/shared.ts), so it is serialized once for every subscriber. Awaited once
+      // per batch so a failing transport is reported.
+      const published = messages.map((message) => bus.publish(topics.conversation(message.conversationId), { type: 'message', message } as const));
       hooks.afterPublish?.(messages);
+      noteFirstWords(messages);
       await Promise.all(published);
     },
   });
+
+  // Senders seen writing in each direct chat (by this process): the first message of each side
+  // may make the pair visible to each other's presence watches, which then re-check.
+  const wroteInDirect = new Set<string>();
+  function noteFirstWords(messages: readonly MessageDTO[]) {
+    for (const { conversationId, senderId } of messages) {
+      if (directConversations.get(conversationId) === false) continue; // a group: the common case
+      const key = `${conversationId}:${senderId}`;
+      if (wroteInDirect.has(key)) continue;
+      wroteInDirect.add(key);
+      void announceIfDirect(conversationId).catch((error: unknown) => deps.logger.error({ err: error }, 'presence re-check failed'));
+    }
+  }
+  async function announceIfDirect(conversationId: number) {
+    if (!(await isDirect(conversationId))) return;
+    await blocks.announce(...(await membership.members(conversationId)));
+  }
 
   const service = {
     writer,

@@ -1,7 +1,7 @@
 import type { MessageDTO } from '../../shared/dto.js';
 import type { NotificationContent, NotificationDTO, NotificationPageDTO, NotificationType } from '../../shared/notifications.js';
 import { topics } from '../bus/topics.js';
-import { Notification, User } from '../db/entities.js';
+import { Group, Notification, User } from '../db/entities.js';
 import type { NotificationEntity } from '../db/entities.js';
 import { insertReturningIds } from '../db/writes.js';
 import type { ConnectionRegistry } from './connections.js';
@@ -18,6 +18,27 @@ export const toNotificationDTO = (row: NotificationEntity): NotificationDTO => (
   createdAt: row.createdAt.toISOString(),
   readAt: row.readAt ? row.readAt.toISOString() : null,
 });
+
+/**
+ * "ann in Weekend" for a group, "ann sent you a message" for a direct chat: who wrote, and where.
+ * One lookup of senders and one of groups per batch.
+ */
+async function messageTitles(em: Deps['orm']['em'], messages: readonly MessageDTO[]): Promise<Map<number, string>> {
+  if (messages.length === 0) return new Map();
+  const [senders, groups] = await Promise.all([
+    em.find(User, { id: { $in: [...new Set(messages.map((message) => message.senderId))] } }, { fields: ['id', 'username'] }),
+    em.find(Group, { conversation: { $in: [...new Set(messages.map((message) => message.conversationId))] } }, { fields: ['id', 'name', 'conversation'] }),
+  ]);
+  const nameOf = new Map(senders.map((user) => [user.id, user.username]));
+  const groupOf = new Map(groups.map((group) => [group.conversation, group.name]));
+  return new Map(
+    messages.map((message) => {
+      const sender = nameOf.get(message.senderId) ?? 'Someone';
+      const group = groupOf.get(message.conversationId);
+      return [message.id, (group ? `${sender} in ${group}` : `${sender} sent you a message`).slice(0, 120)];
+    }),
+  );
+}
 
 export type NewNotification = {
   userId: number;
@@ -106,6 +127,12 @@ export function createNotificationService(
       return { unreadCount: count };
     },
 
+    /** Answering an invitation settles the invitation notifications of that group. */
+    async settleInvitations(userId: number, groupId: number): Promise<void> {
+      const rows = await orm.em.fork().find(Notification, { user: userId, type: 'group.invitation', groupId, readAt: null }, { fields: ['id'] });
+      if (rows.length > 0) await service.markRead(userId, { ids: rows.map((row) => row.id) });
+    },
+
     /** Reading a conversation settles its "new message" notification. */
     async conversationRead(userId: number, conversationId: number): Promise<void> {
       const rows = await orm.em.fork().find(Notification, { user: userId, type: 'message', conversationId, readAt: null }, { fields: ['id'] });
@@ -144,15 +171,15 @@ export function createNotificationService(
               { fields: ['user', 'conversationId'] },
             );
             const notified = new Set(open.map((row) => `${row.user}:${row.conversationId}`));
+            const fresh = pending.filter(({ userId, message }) => !notified.has(`${userId}:${message.conversationId}`));
+            const titles = await messageTitles(orm.em.fork(), fresh.map(({ message }) => message));
             await service.createMany(
-              pending
-                .filter(({ userId, message }) => !notified.has(`${userId}:${message.conversationId}`))
-                .map(({ userId, message }) => ({
-                  userId,
-                  type: 'message' as const,
-                  conversationId: message.conversationId,
-                  content: { title: 'New message', body: message.content.slice(0, 200), actorId: message.senderId, url: `/conversations/${message.conversationId}` },
-                })),
+              fresh.map(({ userId, message }) => ({
+                userId,
+                type: 'message' as const,
+                conversationId: message.conversationId,
+                content: { title: titles.get(message.id) ?? 'New message', body: message.content.slice(0, 200), actorId: message.senderId, url: `/c/${message.conversationId}` },
+              })),
             );
           })
           .catch((error: unknown) => logger.error({ err: error }, 'offline notifications failed'));

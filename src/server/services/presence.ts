@@ -4,7 +4,6 @@ import type { TimerHandle } from '../clock.js';
 import { User } from '../db/entities.js';
 import type { ConnectionRegistry } from './connections.js';
 import type { Deps } from './deps.js';
-import { forbidden } from './errors.js';
 
 /**
  * Who is online. The in-memory store is per process; for several instances a shared store
@@ -93,13 +92,15 @@ export function createPresenceService(
     /** Users whose presence `userId` may see now (re-read when a relationship ends). */
     contactsOf,
 
-    /** Who the caller may watch: the requested users if all are contacts (FORBIDDEN otherwise), else every contact. */
-    async watchable(userId: number, requested?: readonly number[]): Promise<number[]> {
-      const contacts = new Set(await contactsOf(userId));
-      if (!requested) return [...contacts];
-      const wanted = [...new Set(requested)].filter((id) => id !== userId);
-      if (wanted.some((id) => !contacts.has(id))) throw forbidden('You can only watch users you share a conversation with');
-      return wanted;
+    /** The users a watch listens to (the requested ones, or every contact), and those of them the caller may see now. */
+    async watchable(userId: number, requested?: readonly number[]): Promise<{ watched: number[]; visible: number[] }> {
+      const contacts = await contactsOf(userId);
+      if (!requested) return { watched: contacts, visible: contacts };
+      const watched = [...new Set(requested)].filter((id) => id !== userId);
+      const visible = new Set(contacts);
+      // Users the caller may not see are left out, whether they exist or not (no oracle, and
+      // a blocked user learns nothing); they appear if a relationship begins while watching.
+      return { watched, visible: watched.filter((id) => visible.has(id)) };
     },
 
     async snapshot(userIds: readonly number[]): Promise<PresenceDTO[]> {

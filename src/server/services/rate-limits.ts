@@ -34,6 +34,11 @@ export function tooManyRequests(msBeforeNext: number, what = 'Too many requests'
   return new DomainError('TOO_MANY_REQUESTS', `${what}: try again in ${Math.ceil(msBeforeNext / 1000)} s`, msBeforeNext);
 }
 
+/** Builds one named limiter: the backend choice (in memory by default; rate-limiter-flexible's Redis limiter for several instances). */
+export type RateLimiterBackend = (options: { points: number; duration: number; keyPrefix: string }) => RateLimiterAbstract;
+
+export const memoryRateLimiterBackend: RateLimiterBackend = (options) => new RateLimiterMemory(options);
+
 /**
  * Rate limits on top of rate-limiter-flexible. The in-memory limiters here are per process;
  * for several instances, build the same names with its Redis limiter instead.
@@ -41,8 +46,7 @@ export function tooManyRequests(msBeforeNext: number, what = 'Too many requests'
 export function createRateLimits(
   metrics: Pick<Metrics, 'rateLimited'>,
   config: RateLimitConfig = DEFAULT_RATE_LIMITS,
-  build: (options: { points: number; duration: number; keyPrefix: string }) => RateLimiterAbstract = (options) =>
-    new RateLimiterMemory(options),
+  build: RateLimiterBackend = memoryRateLimiterBackend,
 ) {
   const limiters = Object.fromEntries(
     Object.entries({ ...DEFAULT_RATE_LIMITS, ...config }).map(([name, options]) => [name, build({ ...options, keyPrefix: name })]),

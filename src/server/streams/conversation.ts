@@ -4,7 +4,7 @@ import { topics } from '../bus/topics.js';
 import type { AppDeps } from '../context.js';
 import { Message } from '../db/entities.js';
 import { toMessageDTO } from '../services/mappers.js';
-import { END, LiveStream, type BatchResult, type StreamLogic, type StreamSink } from './live-stream.js';
+import { END, LiveStream, type BatchResult, type StreamLogic, type StreamOutput } from './live-stream.js';
 import { listenThenRead, pagesAfter } from './replay.js';
 
 const REPLAY_PAGE = 500;
@@ -38,13 +38,13 @@ export async function openConversationStream(deps: AppDeps, { userId, conversati
     .typists(conversationId)
     .filter((typist) => typist !== userId && !blockers.has(typist))
     .map((typist): ConversationEvent => ({ type: 'typing', conversationId, userId: typist, typing: true }));
-  return new LiveStream(live, new ConversationLive(deps.services, deps.orm, userId, conversationId, start, lastEventId != null, typing, blockers));
+  return new LiveStream(live, new ConversationStreamLogic(deps.services, deps.orm, userId, conversationId, start, lastEventId != null, typing, blockers));
 }
 
 type Out = TrackedEnvelope<ConversationEvent[]>;
 
 /** What one open conversation stream keeps between events, and what it does with them. */
-class ConversationLive implements StreamLogic<ConversationEvent, Out> {
+class ConversationStreamLogic implements StreamLogic<ConversationEvent, Out> {
   constructor(
     // The shared services, not the request's context object: an open stream keeps only what it uses.
     private readonly services: AppDeps['services'],
@@ -58,24 +58,24 @@ class ConversationLive implements StreamLogic<ConversationEvent, Out> {
     private readonly blockers: ReadonlySet<number>,
   ) {}
 
-  async start(sink: StreamSink<Out>) {
-    if (this.replayFirst) await this.replayInto(sink);
-    if (this.typing && this.typing.length > 0) sink.emit(tracked(String(this.cursor), this.typing));
+  async start(out: StreamOutput<Out>) {
+    if (this.replayFirst) await this.replayInto(out);
+    if (this.typing && this.typing.length > 0) out.emit(tracked(String(this.cursor), this.typing));
     this.typing = null;
   }
 
-  onBatch(batch: ConversationEvent[], overflowed: boolean, sink: StreamSink<Out>): BatchResult | Promise<BatchResult> {
+  onBatch(batch: ConversationEvent[], overflowed: boolean, out: StreamOutput<Out>): BatchResult | Promise<BatchResult> {
     const members = this.services.membership.cached(this.conversationId);
-    if (members === undefined || overflowed) return this.onBatchReading(batch, overflowed, sink);
+    if (members === undefined || overflowed) return this.onBatchReading(batch, overflowed, out);
     // Membership can change while the stream is open: a member who left gets nothing more.
     if (!members.has(this.userId)) return END;
     // The common case, every event new and in order: the batch (this stream's own array) is
     // yielded as it is.
     if (this.allNew(batch)) {
-      sink.emit(tracked(String(this.cursor), batch));
+      out.emit(tracked(String(this.cursor), batch));
       return;
     }
-    return this.deliver(batch, 0, [], sink);
+    return this.deliver(batch, 0, [], out);
   }
 
   private hidesTypingOf(typistId: number): boolean {
@@ -96,41 +96,41 @@ class ConversationLive implements StreamLogic<ConversationEvent, Out> {
   }
 
   /** The same, when the membership is not cached or the bus dropped events (resynchronise first). */
-  private async onBatchReading(batch: ConversationEvent[], overflowed: boolean, sink: StreamSink<Out>): Promise<BatchResult> {
+  private async onBatchReading(batch: ConversationEvent[], overflowed: boolean, out: StreamOutput<Out>): Promise<BatchResult> {
     const members = await this.services.membership.members(this.conversationId);
     if (!members.has(this.userId)) return END;
-    if (overflowed) await this.replayInto(sink);
-    return this.deliver(batch, 0, [], sink);
+    if (overflowed) await this.replayInto(out);
+    return this.deliver(batch, 0, [], out);
   }
 
-  /** `batch[from…]` after what `out` holds; a gap in seqs is filled from the database first (only then asynchronously). */
-  private deliver(batch: ConversationEvent[], from: number, out: ConversationEvent[], sink: StreamSink<Out>): void | Promise<void> {
+  /** `batch[from…]` after what `kept` holds; a gap in seqs is filled from the database first (only then asynchronously). */
+  private deliver(batch: ConversationEvent[], from: number, kept: ConversationEvent[], out: StreamOutput<Out>): void | Promise<void> {
     for (let index = from; index < batch.length; index++) {
       const event = batch[index]!;
       if (event.type === 'message') {
         const { seq } = event.message;
         if (seq <= this.cursor) continue;
         // A gap (dropped or reordered by a transport): fill it from the database first.
-        if (seq > this.cursor + 1) return this.fillGap(batch, index, out, sink);
+        if (seq > this.cursor + 1) return this.fillGap(batch, index, kept, out);
         this.cursor = seq;
       } else if (event.type === 'typing' && this.hidesTypingOf(event.userId)) {
         continue; // the typist does not hear its own typing, nor anyone a blocker's
       }
-      out.push(event);
+      kept.push(event);
     }
-    if (out.length > 0) sink.emit(tracked(String(this.cursor), out));
+    if (kept.length > 0) out.emit(tracked(String(this.cursor), kept));
   }
 
-  private async fillGap(batch: ConversationEvent[], index: number, out: ConversationEvent[], sink: StreamSink<Out>): Promise<void> {
+  private async fillGap(batch: ConversationEvent[], index: number, kept: ConversationEvent[], out: StreamOutput<Out>): Promise<void> {
     const event = batch[index] as Extract<ConversationEvent, { type: 'message' }>;
-    for await (const events of this.replay(event.message.seq)) out.push(...events);
+    for await (const events of this.replay(event.message.seq)) kept.push(...events);
     this.cursor = event.message.seq;
-    out.push(event);
-    return this.deliver(batch, index + 1, out, sink);
+    kept.push(event);
+    return this.deliver(batch, index + 1, kept, out);
   }
 
-  private async replayInto(sink: StreamSink<Out>) {
-    for await (const events of this.replay()) sink.emit(tracked(String(this.cursor), events));
+  private async replayInto(out: StreamOutput<Out>) {
+    for await (const events of this.replay()) out.emit(tracked(String(this.cursor), events));
   }
 
   /** Stored messages after the cursor (and before `upTo`), page by page, advancing the cursor. */

@@ -5,7 +5,7 @@ import type { AppDeps } from '../context.js';
 import { Membership, Message } from '../db/entities.js';
 import { toMessageDTO } from '../services/mappers.js';
 import { unreadCounts } from '../services/read-state.js';
-import { LiveStream, type StreamSink } from './live-stream.js';
+import { LiveStream, type StreamOutput } from './live-stream.js';
 import { CursorStream, listenThenRead, pagesAfter } from './replay.js';
 
 const REPLAY_PAGE = 500;
@@ -26,7 +26,7 @@ export async function openInboxStream({ bus, orm }: AppDeps, { userId, lastEvent
   const { live, value: counts } = await listenThenRead(bus, topics.inbox(userId), signal, () => unreadCounts(orm.em.fork(), userId));
   const unread = new Map<number, UnreadState>(counts.rows.map((row) => [row.conversationId, { count: row.unreadCount, asOf: counts.asOfMessageId, counted: [] }]));
   const cursor = lastEventId != null ? Number(lastEventId) : counts.asOfMessageId;
-  return new LiveStream(live, new InboxLive(orm, userId, unread, cursor, lastEventId != null));
+  return new LiveStream(live, new InboxStreamLogic(orm, userId, unread, cursor, lastEventId != null));
 }
 
 /**
@@ -38,7 +38,7 @@ type UnreadState = { count: number; asOf: number; counted: number[] };
 type Out = TrackedEnvelope<InboxEvent[]>;
 
 /** What one open inbox stream keeps between events, and what it does with them. */
-class InboxLive extends CursorStream<InboxBusEvent, InboxEvent> {
+class InboxStreamLogic extends CursorStream<InboxBusEvent, InboxEvent> {
   constructor(
     private readonly orm: AppDeps['orm'],
     readonly userId: number,
@@ -58,7 +58,7 @@ class InboxLive extends CursorStream<InboxBusEvent, InboxEvent> {
   }
 
   /** Stored messages of the user's current conversations after the cursor, page by page. */
-  protected async replayInto(sink: StreamSink<Out>) {
+  protected async replayInto(out: StreamOutput<Out>) {
     const { orm, userId } = this;
     const pages = pagesAfter(
       this.cursor,
@@ -73,7 +73,7 @@ class InboxLive extends CursorStream<InboxBusEvent, InboxEvent> {
     );
     for await (const page of pages) {
       this.cursor = page.cursor;
-      sink.emit(tracked(String(this.cursor), page.rows.map((row) => toInboxEvent(this, { type: 'message', message: toMessageDTO(row) }))));
+      out.emit(tracked(String(this.cursor), page.rows.map((row) => toInboxEvent(this, { type: 'message', message: toMessageDTO(row) }))));
     }
   }
 }

@@ -4,7 +4,7 @@ import { topics } from '../bus/topics.js';
 import type { AppDeps } from '../context.js';
 import { Notification } from '../db/entities.js';
 import { toNotificationDTO } from '../services/notifications.js';
-import { LiveStream, type StreamSink } from './live-stream.js';
+import { LiveStream, type StreamOutput } from './live-stream.js';
 import { CursorStream, listenThenRead, pagesAfter } from './replay.js';
 
 const REPLAY_PAGE = 200;
@@ -24,13 +24,13 @@ export async function openNotificationStream(deps: AppDeps, { userId, lastEventI
     const [row] = await orm.em.fork().execute<Array<{ id: number | null }>>('SELECT max(id) AS id FROM notifications WHERE user_id = ?', [userId]);
     return Number(row?.id ?? 0);
   });
-  return new LiveStream(live, new NotificationLive(deps.services, orm, userId, start, lastEventId != null));
+  return new LiveStream(live, new NotificationStreamLogic(deps.services, orm, userId, start, lastEventId != null));
 }
 
 type Out = TrackedEnvelope<NotificationEvent[]>;
 
 /** What one open notification stream keeps between events, and what it does with them. */
-class NotificationLive extends CursorStream<NotificationEvent, NotificationEvent> {
+class NotificationStreamLogic extends CursorStream<NotificationEvent, NotificationEvent> {
   constructor(
     // The shared services, not the request's context object: an open stream keeps only what it uses.
     private readonly services: AppDeps['services'],
@@ -51,7 +51,7 @@ class NotificationLive extends CursorStream<NotificationEvent, NotificationEvent
   }
 
   /** Stored notifications after the cursor, page by page, each page with the current unread count. */
-  protected async replayInto(sink: StreamSink<Out>) {
+  protected async replayInto(out: StreamOutput<Out>) {
     const { orm, services, userId } = this;
     const pages = pagesAfter(
       this.cursor,
@@ -62,7 +62,7 @@ class NotificationLive extends CursorStream<NotificationEvent, NotificationEvent
     for await (const page of pages) {
       this.cursor = page.cursor;
       const unreadCount = await services.notifications.unreadCount(userId);
-      sink.emit(tracked(String(this.cursor), page.rows.map((row): NotificationEvent => ({ type: 'notification', notification: toNotificationDTO(row), unreadCount }))));
+      out.emit(tracked(String(this.cursor), page.rows.map((row): NotificationEvent => ({ type: 'notification', notification: toNotificationDTO(row), unreadCount }))));
     }
   }
 }

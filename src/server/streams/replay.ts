@@ -1,6 +1,6 @@
 import { tracked, type TrackedEnvelope } from '@trpc/server';
 import type { BusSubscription, EventBus, Topic } from '../bus/types.js';
-import type { StreamLogic, StreamSink } from './live-stream.js';
+import type { StreamLogic, StreamOutput } from './live-stream.js';
 
 /**
  * Starts listening on `topics`, then runs `read` (the database part of the recipe). Listening
@@ -56,31 +56,31 @@ export abstract class CursorStream<E, Item> implements StreamLogic<E, TrackedEnv
     private readonly replayFirst: boolean,
   ) {}
 
-  async start(sink: StreamSink<TrackedEnvelope<Item[]>>) {
-    if (this.replayFirst) await this.replayInto(sink);
+  async start(out: StreamOutput<TrackedEnvelope<Item[]>>) {
+    if (this.replayFirst) await this.replayInto(out);
   }
 
-  onBatch(batch: E[], overflowed: boolean, sink: StreamSink<TrackedEnvelope<Item[]>>): void | Promise<void> {
-    if (overflowed) return this.replayInto(sink).then(() => this.deliver(batch, sink));
-    this.deliver(batch, sink);
+  onBatch(batch: E[], overflowed: boolean, out: StreamOutput<TrackedEnvelope<Item[]>>): void | Promise<void> {
+    if (overflowed) return this.replayInto(out).then(() => this.deliver(batch, out));
+    this.deliver(batch, out);
   }
 
   /** The event's position, or null for an event that has none (always delivered). */
   protected abstract positionOf(event: E): number | null;
   protected abstract toItem(event: E): Item;
   /** Emits what is stored after the cursor, page by page, advancing the cursor. */
-  protected abstract replayInto(sink: StreamSink<TrackedEnvelope<Item[]>>): Promise<void>;
+  protected abstract replayInto(out: StreamOutput<TrackedEnvelope<Item[]>>): Promise<void>;
 
-  private deliver(batch: E[], sink: StreamSink<TrackedEnvelope<Item[]>>) {
-    const out: Item[] = [];
+  private deliver(batch: E[], out: StreamOutput<TrackedEnvelope<Item[]>>) {
+    const items: Item[] = [];
     for (const event of batch) {
       const position = this.positionOf(event);
       if (position !== null) {
         if (position <= this.cursor) continue;
         this.cursor = position;
       }
-      out.push(this.toItem(event));
+      items.push(this.toItem(event));
     }
-    if (out.length > 0) sink.emit(tracked(String(this.cursor), out));
+    if (items.length > 0) out.emit(tracked(String(this.cursor), items));
   }
 }

@@ -1,8 +1,9 @@
-import { useEffect, useState } from 'react';
+import { useEffect } from 'react';
 import { useConversationList, useUnreadCounts } from '../../hooks/useConversationList.js';
 import { readableError } from '../../logic/errors.js';
 import { useConnectionState, useSession } from '../../RealtimeProvider.js';
 import { trpc, type User } from '../../trpc.js';
+import { useChatRoute } from '../route.js';
 import { ChatWindow } from './ChatWindow.js';
 import { ConnectionBanner } from './ConnectionBanner.js';
 import { ConversationList } from './ConversationList.js';
@@ -15,7 +16,7 @@ export function ChatApp({ user }: { user: User }) {
   const status = useConnectionState();
   const { conversations, error } = useConversationList();
   const { total } = useUnreadCounts();
-  const [selectedId, setSelectedId] = useState<number | null>(null);
+  const [selectedId, setSelectedId] = useChatRoute();
   const openDirect = trpc.conversation.openDirect.useMutation();
   const utils = trpc.useUtils();
   const selected = conversations.find((conversation) => conversation.id === selectedId) ?? null;
@@ -33,7 +34,9 @@ export function ChatApp({ user }: { user: User }) {
   return (
     <div className={`app ${selected ? 'has-chat' : ''}`}>
       <header className="topbar">
-        <h1>Realtime chat</h1>
+        <h1>
+          <span className="app-name">Realtime chat</span>
+        </h1>
         <span className={`conn conn-${status}`} aria-label={`Connection: ${status}`} title={`Connection: ${status}`} />
         <NotificationBell onOpenConversation={setSelectedId} />
         <span className="me">{user.username}</span>
@@ -55,6 +58,8 @@ export function ChatApp({ user }: { user: User }) {
       <main className="chat-area">
         {selected ? (
           <ChatWindow key={selected.id} conversation={selected} me={user} onClose={() => setSelectedId(null)} />
+        ) : selectedId !== null && conversations.length > 0 ? (
+          <p className="centered muted">This conversation is not in your list.</p>
         ) : (
           <p className="centered muted">Pick a conversation or start a new one.</p>
         )}

@@ -1,13 +1,13 @@
-import { usePresence } from '../../hooks/usePresence.js';
+import { usePresence, type PresenceState } from '../../hooks/usePresence.js';
 import type { Conversation } from '../../trpc.js';
 
 function otherMember(conversation: Conversation, me: number) {
   return conversation.kind === 'direct' ? conversation.members.find((member) => member.id !== me) ?? null : null;
 }
 
-export function PresenceDot({ online, name }: { online: boolean; name: string }) {
-  const text = `${name} is ${online ? 'online' : 'offline'}`;
-  return <span className={`dot ${online ? 'dot-online' : 'dot-offline'}`} role="img" aria-label={text} title={text} />;
+export function PresenceDot({ state, name }: { state: PresenceState; name: string }) {
+  const text = state === 'unknown' ? `${name}: status unknown while disconnected` : `${name} is ${state}`;
+  return <span className={`dot dot-${state}`} role="img" aria-label={text} title={text} />;
 }
 
 export function ConversationList({
@@ -39,7 +39,7 @@ export function ConversationList({
                 aria-current={conversation.id === selectedId ? 'true' : undefined}
                 onClick={() => onSelect(conversation.id)}
               >
-                {peer ? <PresenceDot online={presence.isOnline(peer.id)} name={peer.username} /> : <span className="group-icon" aria-hidden>#</span>}
+                {peer ? <PresenceDot state={presence.stateOf(peer.id)} name={peer.username} /> : <span className="group-icon" aria-hidden>#</span>}
                 <span className="conversation-text">
                   <span className="conversation-title">{conversation.title}</span>
                   <span className="conversation-last">

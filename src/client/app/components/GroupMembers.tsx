@@ -1,4 +1,6 @@
+import { useEffect } from 'react';
 import { readableError } from '../../logic/errors.js';
+import { plural } from '../../logic/format.js';
 import { trpc } from '../../trpc.js';
 import { UserSearch } from './UserSearch.js';
 
@@ -15,12 +17,17 @@ export function GroupMembers({ groupId, me, onLeft }: { groupId: number; me: num
     },
   });
   const list = members.data ?? [];
+  // The list changed (someone joined, left, was removed): an old "Already invited" is stale.
+  const { reset: resetInvite } = invite;
+  useEffect(() => resetInvite(), [members.dataUpdatedAt, resetInvite]);
   const isOwner = list.some((member) => member.id === me && member.role === 'owner');
   const error = members.error ?? invite.error ?? remove.error ?? leave.error;
 
   return (
     <section className="members" aria-labelledby="members-title">
-      <h3 id="members-title">Members ({list.length})</h3>
+      <h3 id="members-title" data-testid="panel-member-count">
+        {plural(list.length, 'member', 'members')}
+      </h3>
       <ul>
         {list.map((member) => (
           <li key={member.id}>
@@ -40,7 +47,10 @@ export function GroupMembers({ groupId, me, onLeft }: { groupId: number; me: num
         label="Invite people"
         action="Invite"
         exclude={list.map((member) => member.id)}
-        onPick={(user) => invite.mutate({ groupId, userId: user.id })}
+        onPick={(user) => {
+          invite.reset();
+          invite.mutate({ groupId, userId: user.id });
+        }}
       />
       {invite.isSuccess && <p role="status" className="muted">Invitation sent to {invite.data.invitee.username}.</p>}
       {error && <p role="alert" className="error">{readableError(error)}</p>}

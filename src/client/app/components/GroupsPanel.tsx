@@ -1,4 +1,5 @@
 import { useState, type FormEvent } from 'react';
+import { useInvitationResponse } from '../../hooks/useInvitationResponse.js';
 import { readableError } from '../../logic/errors.js';
 import { trpc } from '../../trpc.js';
 
@@ -12,12 +13,7 @@ export function GroupsPanel({ onOpenConversation }: { onOpenConversation: (conve
       onOpenConversation(group.conversationId);
     },
   });
-  const respond = trpc.group.respond.useMutation({
-    onSuccess: async (result) => {
-      await Promise.all([utils.group.list.invalidate(), utils.conversation.list.invalidate()]);
-      if (result.group) onOpenConversation(result.group.conversationId);
-    },
-  });
+  const respond = useInvitationResponse(onOpenConversation);
   const [name, setName] = useState('');
 
   function submit(event: FormEvent) {

@@ -31,6 +31,8 @@ export function SignIn() {
           Username
           <input
             name="username"
+            autoFocus
+            aria-describedby={mode === 'register' ? 'username-rules' : undefined}
             autoComplete="username"
             required
             minLength={LIMITS.usernameMin}
@@ -38,6 +40,11 @@ export function SignIn() {
             pattern="[A-Za-z0-9_.\-]+"
           />
         </label>
+        {mode === 'register' && (
+          <p id="username-rules" className="muted hint">
+            {LIMITS.usernameMin}–{LIMITS.usernameMax} characters: letters, digits, dots, dashes and underscores.
+          </p>
+        )}
         <label>
           Password
           <input
@@ -47,8 +54,14 @@ export function SignIn() {
             required
             minLength={LIMITS.passwordMin}
             maxLength={LIMITS.passwordMax}
+            aria-describedby={mode === 'register' ? 'password-rules' : undefined}
           />
         </label>
+        {mode === 'register' && (
+          <p id="password-rules" className="muted hint">
+            At least {LIMITS.passwordMin} characters.
+          </p>
+        )}
         {error && (
           <p role="alert" className="error">
             {error}
