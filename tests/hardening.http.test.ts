@@ -1,7 +1,7 @@
 import { request } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LIMITS } from '../src/shared/limits.js';
-import { signUp, startServer, type TestServer } from './socket-helpers.js';
+import { rawSocket, signUp, startServer, waitFor, type TestServer } from './socket-helpers.js';
 
 let server: TestServer;
 afterEach(async () => {
@@ -130,5 +130,24 @@ describe('operations endpoints', () => {
     for (const name of ['realtime_subscriptions', 'realtime_deliveries_total', 'realtime_rate_limited_total', 'realtime_socket_closes_total', 'nodejs_eventloop_lag_p99_seconds']) {
       expect(text).toContain(`# TYPE ${name}`);
     }
+  });
+});
+
+describe('logout and expiry end every stream of the session, on every transport', () => {
+  it('after logout: the socket closes with 4001; HTTP never had a stream (405) and the old cookie is UNAUTHORIZED', async () => {
+    server = await startServer();
+    const alice = await signUp(server.base, 'alice');
+    const socket = rawSocket(server, { cookie: alice.cookie });
+    await socket.opened;
+    socket.ws.send(JSON.stringify({ id: 1, method: 'subscription', params: { path: 'inbox.events', input: {} } }));
+    await waitFor(() => socket.received.length > 0, 5_000, 'the subscription to start');
+    expect((await fetch(`${server.base}/trpc/inbox.events`, { headers: { cookie: alice.cookie } })).status).toBe(405);
+    // As httpBatchLink sends a call without input.
+    const logout = await fetch(`${server.base}/trpc/auth.logout?batch=1`, { method: 'POST', headers: { cookie: alice.cookie, 'content-type': 'application/json' }, body: '{}' });
+    expect(logout.status).toBe(200);
+    expect((await socket.closed).code).toBe(4001);
+    expect((await fetch(`${server.base}/trpc/inbox.events`, { headers: { cookie: alice.cookie } })).status).toBe(405);
+    const me = await fetch(`${server.base}/trpc/conversation.list`, { headers: { cookie: alice.cookie } });
+    expect(me.status).toBe(401);
   });
 });
