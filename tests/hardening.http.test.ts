@@ -133,6 +133,26 @@ describe('operations endpoints', () => {
   });
 });
 
+describe('metrics follow sockets and subscriptions', () => {
+  it('counts open sockets, subscriptions by procedure, closes by code and deliveries', async () => {
+    server = await startServer();
+    const { alice, conversationId, post } = await conversationWithMessages(0);
+    const socket = rawSocket(server, { cookie: alice.cookie });
+    await socket.opened;
+    socket.ws.send(JSON.stringify({ id: 1, method: 'subscription', params: { path: 'conversation.events', input: { conversationId } } }));
+    await waitFor(() => socket.received.some((frame) => frame.includes('"started"')), 5_000, 'the subscription to start');
+    await post('message.send', { conversationId, content: 'counted', clientMessageId: 'metrics-1' });
+    await waitFor(() => socket.received.some((frame) => frame.includes('counted')), 5_000, 'the delivery');
+    const during = await (await fetch(`${server.base}/metrics`)).text();
+    expect(during).toMatch(/^realtime_open_sockets 1$/m);
+    expect(during).toMatch(/^realtime_subscriptions\{procedure="conversation.events"\} 1$/m);
+    expect(Number(/^realtime_deliveries_total (\d+)$/m.exec(during)?.[1])).toBeGreaterThanOrEqual(1);
+    socket.ws.close(1000);
+    await socket.closed;
+    await waitFor(async () => /^realtime_socket_closes_total\{code="1000"\} 1$/m.test(await (await fetch(`${server.base}/metrics`)).text()), 5_000, 'the close to be counted');
+  });
+});
+
 describe('logout and expiry end every stream of the session, on every transport', () => {
   it('after logout: the socket closes with 4001; HTTP never had a stream (405) and the old cookie is UNAUTHORIZED', async () => {
     server = await startServer();
