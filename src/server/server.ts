@@ -4,12 +4,16 @@ import type { EventBus } from './bus/types.js';
 import { systemClock, type Clock } from './clock.js';
 import { defaultConfig, type Config } from './config.js';
 import type { AppDeps } from './context.js';
+import { DatabaseUnreachableError } from './db/connect.js';
 import { openOrmFromConfig, type Orm } from './db/orm.js';
+import { SchemaError } from './db/schema.js';
 import { createHttpServer } from './http/server.js';
 import { createRequestIdentity, type IdentityOptions, type IdentityResolver, type ResolveRequestIdentity } from './integration/identity.js';
 import { createLogger, logFormatFor, type Logger } from './logger.js';
+import { countDeliveries, createMetrics } from './metrics.js';
 import { createServices } from './services/index.js';
 import type { ServiceOptions } from './services/index.js';
+import { databaseOpenError } from './startup.js';
 
 /**
  * Every store the server keeps state in can be given here (tests, several instances on shared
@@ -47,9 +51,17 @@ export type RealtimeServer = {
 export async function createServer(options: CreateServerOptions = {}): Promise<RealtimeServer> {
   const config = defaultConfig(options.config);
   const logger = options.logger ?? createLogger(config.logLevel, logFormatFor(config.env));
-  const orm = options.orm ?? (await openOrmFromConfig(config, logger));
-  const bus = options.bus ?? createMemoryBus();
-  const base = { orm, bus, clock: options.clock ?? systemClock, config, logger };
+  const orm =
+    options.orm ??
+    (await openOrmFromConfig(config, logger).catch((error: unknown) => {
+      // A SQLite file that cannot be opened: one line naming DATABASE_PATH (PostgreSQL and schema
+      // errors name their own variable already).
+      if (config.databaseUrl || error instanceof SchemaError || error instanceof DatabaseUnreachableError) throw error;
+      throw databaseOpenError(config.databasePath, error);
+    }));
+  const metrics = createMetrics();
+  const bus = countDeliveries(options.bus ?? createMemoryBus(), metrics);
+  const base = { orm, bus, clock: options.clock ?? systemClock, config, logger, metrics };
   const services = createServices(base, {
     rateLimits: options.rateLimits,
     rateLimiterBackend: options.rateLimiterBackend,

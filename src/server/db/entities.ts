@@ -34,6 +34,12 @@ export const User = defineEntity({
     avatarUrl: p.string().length(2048).nullable(),
     /** Set when the account was deleted: the row stays as an anonymous tombstone (see service.deleteUser). */
     deletedAt: p.datetime().nullable(),
+    /**
+     * `username` lower-cased (usernames are ASCII): its unique index makes names differ by more
+     * than case. Every new row has it. Nullable so a table that has rows can take it:
+     * `backfillUsernameKeys` (db/username-keys.ts) fills them in at start-up.
+     */
+    usernameKey: p.string().length(64).nullable().unique(),
   },
 });
 
@@ -147,6 +153,23 @@ export const Notification = defineEntity({
   },
 });
 
+/**
+ * `blocker` blocked `blocked`: the blocked user cannot open a direct chat with, message or
+ * invite the blocker, nor see their presence or typing (services/blocks.ts).
+ */
+export const Block = defineEntity({
+  name: 'Block',
+  tableName: 'blocks',
+  uniques: [{ properties: ['blocker', 'blocked'] }],
+  properties: {
+    id: p.integer().primary().autoincrement(),
+    // No index of its own: the (blocker, blocked) unique index starts with it.
+    blocker: p.manyToOne(User).mapToPk().index(false).deleteRule('cascade'),
+    blocked: p.manyToOne(User).mapToPk().index().deleteRule('cascade'),
+    createdAt: p.datetime(),
+  },
+});
+
 export type UserEntity = InferEntity<typeof User>;
 export type SessionEntity = InferEntity<typeof Session>;
 export type ConversationEntity = InferEntity<typeof Conversation>;
@@ -156,4 +179,4 @@ export type MessageEntity = InferEntity<typeof Message>;
 export type InvitationEntity = InferEntity<typeof Invitation>;
 export type NotificationEntity = InferEntity<typeof Notification>;
 
-export const entities = [User, Session, Conversation, Group, Membership, Message, Invitation, Notification];
+export const entities = [User, Session, Conversation, Group, Membership, Message, Invitation, Notification, Block];

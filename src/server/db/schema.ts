@@ -7,6 +7,7 @@ import type { MigrationObject } from '@mikro-orm/core';
 import type { MigrationsOptions } from '@mikro-orm/core';
 import type { Migrator } from '@mikro-orm/migrations';
 import type { Orm, StoreKind } from './driver.js';
+import { backfillUsernameKeys } from './username-keys.js';
 import { migrations as postgresqlMigrations } from './migrations/postgresql/index.js';
 import { migrations as sqliteMigrations } from './migrations/sqlite/index.js';
 
@@ -45,7 +46,7 @@ function migratorOf(orm: Orm): Migrator {
  * by the schema auto-update of earlier versions (SQLite), then applies what is pending (or, with
  * `apply: false`, refuses to run on an out-of-date schema).
  */
-export async function migrateOnOpen(orm: Orm, kind: StoreKind, { apply }: { apply: boolean }): Promise<string[]> {
+export async function migrateOnOpen(orm: Orm, kind: StoreKind, { apply, dataSteps = true }: { apply: boolean; dataSteps?: boolean }): Promise<string[]> {
   const migrator = migratorOf(orm);
   await adoptLegacyDatabase(orm, kind, migrator);
   const executed = (await migrator.getExecutedMigrations()).map((row) => row.name);
@@ -57,11 +58,14 @@ export async function migrateOnOpen(orm: Orm, kind: StoreKind, { apply }: { appl
     );
   }
   const pending = (await migrator.getPendingMigrations()).map((migration) => migration.name);
-  if (pending.length === 0) return [];
-  if (!apply) {
-    throw new SchemaError(`The database has pending migrations (${pending.join(', ')}) and MIGRATE_ON_START is false: run \`npm run migrate\` first.`);
+  if (pending.length > 0) {
+    if (!apply) {
+      throw new SchemaError(`The database has pending migrations (${pending.join(', ')}) and MIGRATE_ON_START is false: run \`npm run migrate\` first.`);
+    }
+    await migrator.up();
   }
-  await migrator.up();
+  // Data steps, idempotent (and a cheap check once done), for rows older than their column.
+  if (dataSteps) await backfillUsernameKeys(orm);
   return pending;
 }
 

@@ -9,7 +9,11 @@ import { anonymous, createContextInner } from '../context.js';
 import { appRouter } from '../routers/index.js';
 import { anonymousSocket, refuseHttp } from '../integration/refusals.js';
 import { createRequestIdentity, type ResolveRequestIdentity } from '../integration/identity.js';
+import { reportInternalError } from '../error-reporting.js';
+import { RequestBudget } from './budget.js';
+import { createOperationsHandler } from './operations.js';
 import { isOriginAllowed } from './origin.js';
+import { createSubscriptionGuard } from './subscription-guard.js';
 import { createStaticHandler } from './static.js';
 import { isEphemeralValue } from './ephemeral.js';
 import { applyLeanWSHandler } from './ws-adapter.js';
@@ -31,7 +35,8 @@ export function createHttpServer(deps: AppDeps, { staticDir, identityOf = create
   const clientIp = (req: IncomingMessage) => req.socket.remoteAddress ?? null;
 
   const onError = ({ error, path }: { error: { code: string; message: string; cause?: unknown }; path?: string }) => {
-    if (error.code === 'INTERNAL_SERVER_ERROR') logger.error({ err: error.cause ?? error, path }, 'procedure failed');
+    // Logged under the request id the client receives (errorFormatter in trpc.ts).
+    if (error.code === 'INTERNAL_SERVER_ERROR') reportInternalError(logger, error, path);
     else logger.debug({ code: error.code, path, message: error.message }, 'request refused');
   };
 
@@ -39,6 +44,7 @@ export function createHttpServer(deps: AppDeps, { staticDir, identityOf = create
     router: appRouter,
     basePath: `${API_PATH}/`,
     maxBodySize: LIMITS.wsMaxPayloadBytes,
+    maxBatchSize: LIMITS.httpBatchMax,
     onError,
     async createContext({ req, res }) {
       const { identity } = await identityOf(req, 'http').catch(refuseHttp(logger));
@@ -46,19 +52,24 @@ export function createHttpServer(deps: AppDeps, { staticDir, identityOf = create
         kind: 'http',
         ip: clientIp(req),
         cookies: { append: (header) => res.appendHeader('Set-Cookie', header) },
+        budget: new RequestBudget(),
       });
     },
   });
   const staticHandler = staticDir ? createStaticHandler(staticDir, logger) : null;
+  const refuseSubscription = createSubscriptionGuard(appRouter, `${API_PATH}/`);
+  const handleOperations = createOperationsHandler(deps);
 
-  const server: Server = createNodeServer((req, res) => {
+  const server: Server = createNodeServer({ maxHeaderSize: HEADER_LIMIT_BYTES }, (req, res) => {
     if (req.url === API_PATH || req.url?.startsWith(`${API_PATH}/`) || req.url?.startsWith(`${API_PATH}?`)) {
+      if (refuseSubscription(req, res)) return;
       return void trpcHandler(req, res);
     }
+    if (handleOperations(req, res)) return;
     if (staticHandler) return staticHandler(req, res);
     res.writeHead(404, { 'content-type': 'text/plain' }).end('Not found');
   });
-  server.on('clientError', (_error, socket) => socket.destroy());
+  server.on('clientError', answerClientError);
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: LIMITS.wsMaxPayloadBytes });
 
@@ -94,6 +105,7 @@ export function createHttpServer(deps: AppDeps, { staticDir, identityOf = create
   const socketIps = new WeakMap<WebSocket, string | null>();
   wss.on('connection', (ws, req: IncomingMessage) => {
     socketIps.set(ws, clientIp(req));
+    ws.once('close', (code: number) => deps.metrics.socketCloses.inc({ code: String(code) }));
     const identity = identities.get(req);
     if (identity?.user && identity.sessionId) {
       const release = services.connections.add(identity.user.id, identity.sessionId, (reason) => ws.close(4001, reason), sessionExpiry.get(req));
@@ -122,6 +134,9 @@ export function createHttpServer(deps: AppDeps, { staticDir, identityOf = create
         cookies: null,
       }),
   });
+
+  deps.metrics.sources.openSockets = () => wss.clients.size;
+  deps.metrics.sources.subscriptionPaths = handler.subscriptionPaths;
 
   // Sockets outliving their session (it expired while they were open) are closed like at logout.
   const sessionWatch = setInterval(() => {
@@ -155,6 +170,19 @@ export function createHttpServer(deps: AppDeps, { staticDir, identityOf = create
       for (const client of wss.clients) client.terminate();
     },
   };
+}
+
+/** Node's own limit (16 KiB), named: request line and headers together. */
+const HEADER_LIMIT_BYTES = 16 * 1024;
+
+/**
+ * A request Node could not parse: a clear status instead of a reset connection. Oversized
+ * headers (a URL over 16 KiB too) are 431, anything else 400.
+ */
+function answerClientError(error: Error & { code?: string }, socket: Duplex) {
+  if (!socket.writable || (socket as Duplex & { _httpMessage?: unknown })._httpMessage) return void socket.destroy();
+  const status = error.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
+  socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
 }
 
 /**
