@@ -70,6 +70,7 @@ const H = 'HIDDEN';
 const users: Expected[] = [U, 'OK', 'OK', 'OK', 'OK', 'OK', U];
 const groupMembers: Expected[] = [U, N, 'OK', 'OK', N, 'OK', U];
 const conversationMembers: Expected[] = [U, F, 'OK', 'OK', F, 'OK', U];
+const serviceOnly: Expected[] = [U, F, F, F, F, F, 'OK'];
 
 /** Opens a subscription and ends it at once: what matters is whether it was allowed. */
 const opened = async (stream: Promise<AsyncIterable<unknown>>) => void (await (await stream)[Symbol.asyncIterator]().return?.());
@@ -111,6 +112,14 @@ const TABLE: Row[] = [
   row('group.removeMember', (c, s) => c.group.removeMember({ groupId: s.groupId, userId: s.member.id }), [U, N, F, F, N, 'OK', U]),
   row('group.members', (c, s) => c.group.members({ groupId: s.groupId }), groupMembers),
   row('group.list', (c) => c.group.list(), users),
+  // The trusted service API: the service identity only (a user session is FORBIDDEN, no session UNAUTHORIZED).
+  row('service.user', (c) => c.service.user({ externalId: uid('ext'), name: 'Host user' }), serviceOnly),
+  row('service.notify', (c, s) => c.service.notify({ user: { userId: s.owner.id }, type: 'like', content: { title: 'liked' } }), serviceOnly),
+  row('service.createGroup', (c, s) => c.service.createGroup({ name: 'host group', owner: { userId: s.owner.id }, members: [{ userId: s.member.id }] }), serviceOnly),
+  row('service.addMember', (c, s) => c.service.addMember({ groupId: s.groupId, user: { userId: s.target.id } }), serviceOnly),
+  row('service.removeMember', (c, s) => c.service.removeMember({ groupId: s.groupId, user: { userId: s.member.id } }), serviceOnly),
+  row('service.postSystemMessage', (c, s) => c.service.postSystemMessage({ groupId: s.groupId, content: 'maintenance tonight' }), serviceOnly),
+  row('service.deleteUser', (c, s) => c.service.deleteUser({ user: { userId: s.target.id } }), serviceOnly),
   row('notification.push', (c, s) => c.notification.push({ type: 'like', userId: s.owner.id, content: { title: 'liked' } }), [U, F, F, F, F, F, 'OK']),
   row('notification.stream', (c) => opened(c.notification.stream({})), users),
   row('notification.list', (c) => c.notification.list({}), users),

@@ -1,5 +1,5 @@
 import { createWSClient, httpBatchLink, splitLink, wsLink, type TRPCWebSocketClient } from '@trpc/client';
-import { TIMINGS } from '../shared/limits.js';
+import { LIMITS, TIMINGS } from '../shared/limits.js';
 import { withCloseTimeout } from './logic/websocket-watchdog.js';
 import { trpc } from './trpc.js';
 
@@ -66,6 +66,10 @@ export function createRealtimeClient(options: RealtimeClientOptions = {}): Realt
         true: wsLink({ client: wsClient }),
         false: httpBatchLink({
           url,
+          // The server's bounds: at most LIMITS.httpBatchMax calls per batch (more is a 400 for the
+          // whole batch) and 16 KiB of request line (more is a 431); longer batches are split.
+          maxItems: LIMITS.httpBatchMax,
+          maxURLLength: 8_000,
           fetch: (input, init) => fetch(input, { ...init, credentials: 'include' }),
         }),
       }),

@@ -3,20 +3,22 @@
  * inputs of the trusted service API (`service.*`), which names users by our id or the host's.
  */
 import { z } from 'zod';
-import { clientMessageIdSchema, contentSchema, idSchema } from './schemas.js';
+import { clientMessageIdSchema, contentSchema, groupNameSchema, idSchema } from './schemas.js';
+import { textSchema } from './text.js';
 import { notificationContentSchema, PUSHABLE_NOTIFICATION_TYPES } from './notifications.js';
 
-const httpUrl = z
-  .string()
-  .max(2048)
-  .refine((value) => /^https?:\/\//.test(value) || value.startsWith('/'), 'must be a path or an http(s) URL');
+// Every string goes through the one storable-text rule (text.ts), as every other input does.
+const externalIdSchema = textSchema({ min: 1, max: 255, trim: false });
+const displayNameSchema = textSchema({ min: 1, max: 100 });
+
+const httpUrl = textSchema({ max: 2048, trim: false }).refine((value) => /^https?:\/\//.test(value) || value.startsWith('/'), 'must be a path or an http(s) URL');
 
 /** What a host identity resolver returns for a signed-in host user. */
 export const externalUserSchema = z.object({
   /** The host's own, stable id for the user (any string: a number, a UUID, an email hash…). */
-  externalId: z.string().min(1).max(255),
+  externalId: externalIdSchema,
   /** Shown to other users; follows the host (updated whenever it changes). */
-  name: z.string().trim().min(1).max(100),
+  name: displayNameSchema,
   avatarUrl: httpUrl.nullish(),
 });
 export type ExternalUser = z.infer<typeof externalUserSchema>;
@@ -27,7 +29,7 @@ export type ExternalUser = z.infer<typeof externalUserSchema>;
  */
 export const userRefSchema = z.union([
   z.object({ userId: idSchema }),
-  z.object({ externalId: z.string().min(1).max(255), name: z.string().trim().min(1).max(100).optional(), avatarUrl: httpUrl.nullish() }),
+  z.object({ externalId: externalIdSchema, name: displayNameSchema.optional(), avatarUrl: httpUrl.nullish() }),
 ]);
 export type UserRef = z.infer<typeof userRefSchema>;
 
@@ -40,7 +42,7 @@ export const serviceNotifyInput = z.object({
 });
 
 export const serviceCreateGroupInput = z.object({
-  name: z.string().trim().min(1).max(100),
+  name: groupNameSchema,
   owner: userRefSchema,
   members: z.array(userRefSchema).max(500).default([]),
 });
