@@ -34,6 +34,25 @@ try {
 }
 
 const { logger } = app.deps;
+
+// Registered before anything is announced: a supervisor that stops the server as soon as it says
+// it listens must find the handler in place (a signal before it would kill without closing).
+let stopping = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    app.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  });
+}
+
 if (config.seedDemo) {
   const demo = await seedDemo(app.deps);
   if (demo) {
@@ -50,18 +69,3 @@ try {
 }
 logger.info({ url, database: config.databaseUrl ? describeDatabaseUrl(config.databaseUrl) : config.databasePath, env: config.env }, `listening on ${url}`);
 
-let stopping = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'shutting down');
-    app.close().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        logger.error({ err: error }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  });
-}
