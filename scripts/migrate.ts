@@ -38,7 +38,7 @@ async function create(kind: StoreKind, migrationName: string | undefined): Promi
     await adminQuery(admin, `CREATE DATABASE ${scratch}`);
   }
   try {
-    const orm = await openOrm({ dbPath: ':memory:', url, poolSize: 1 });
+    const orm = await openOrm({ dbPath: ':memory:', url, poolSize: 1, dataSteps: false });
     const migrator = orm.getMigrator() as unknown as Migrator;
     const first = migrationsConfig(kind).migrationsList!.length === 0;
     const result = first

@@ -187,14 +187,14 @@ describe('conversations and messages', () => {
     await expect(alice.caller.conversation.events({ conversationId: 1, lastEventId: 'abc' })).rejects.toMatchObject({ code: 'BAD_REQUEST' });
   });
 
-  it('refuses non-members with FORBIDDEN on history, send, group send and subscribe', async () => {
+  it('refuses non-members with FORBIDDEN on history, send and subscribe, and NOT_FOUND on group send (as for no such group)', async () => {
     const [alice, bob, eve] = [await app.user('alice'), await app.user('bob'), await app.user('eve')];
     const { id: conversationId } = await alice.caller.conversation.openDirect({ userId: bob.id });
     await alice.caller.message.send({ conversationId, content: 'private', clientMessageId: uid() });
     const group = await app.services.groups.createWithMembers(alice.id, 'team', [bob.id]);
     await expect(eve.caller.conversation.history({ conversationId })).rejects.toMatchObject({ code: 'FORBIDDEN' });
     await expect(eve.caller.message.send({ conversationId, content: 'hi', clientMessageId: uid() })).rejects.toMatchObject({ code: 'FORBIDDEN' });
-    await expect(eve.caller.message.group({ groupId: group.groupId!, content: 'hi', clientMessageId: uid() })).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    await expect(eve.caller.message.group({ groupId: group.groupId!, content: 'hi', clientMessageId: uid() })).rejects.toMatchObject({ code: 'NOT_FOUND' });
     await expect(eve.caller.conversation.events({ conversationId })).rejects.toMatchObject({ code: 'FORBIDDEN' });
     await expect(eve.caller.conversation.history({ conversationId: 424242 })).rejects.toMatchObject({ code: 'FORBIDDEN' });
     await expect(eve.caller.message.group({ groupId: 424242, content: 'hi', clientMessageId: uid() })).rejects.toMatchObject({ code: 'NOT_FOUND' });

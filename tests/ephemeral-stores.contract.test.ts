@@ -127,12 +127,14 @@ describe('PresenceStore on Redis across instances', () => {
 describe('rate limits on Redis', () => {
   it('are shared by every instance, and fall back to per-process limits while Redis is away', async () => {
     const { createRateLimits } = await import('../src/server/services/rate-limits.js');
+    const { createMetrics } = await import('../src/server/metrics.js');
+    const metrics = createMetrics();
     const { redisRateLimiterBuilder } = await import('../src/server/services/rate-limits-redis.js');
     const { Redis } = await import('ioredis');
     const scope = await redisScope();
     const limits = { signIn: { points: 3, duration: 60 }, send: { points: 100, duration: 1 }, signal: { points: 100, duration: 1 } };
-    const a = createRateLimits(limits, redisRateLimiterBuilder(scope.redis));
-    const b = createRateLimits(limits, redisRateLimiterBuilder(await scope.open()));
+    const a = createRateLimits(metrics, limits, redisRateLimiterBuilder(scope.redis));
+    const b = createRateLimits(metrics, limits, redisRateLimiterBuilder(await scope.open()));
     await a.consume('signIn', 'ip-1');
     await b.consume('signIn', 'ip-1');
     await a.consume('signIn', 'ip-1');
@@ -141,7 +143,7 @@ describe('rate limits on Redis', () => {
 
     // A client that never connected stands for Redis being away: the limit still holds, per process.
     const away = new Redis({ lazyConnect: true, enableOfflineQueue: false });
-    const offline = createRateLimits(limits, redisRateLimiterBuilder(away));
+    const offline = createRateLimits(metrics, limits, redisRateLimiterBuilder(away));
     for (let i = 0; i < 3; i++) await offline.consume('signIn', 'ip-2');
     await expect(offline.consume('signIn', 'ip-2')).rejects.toMatchObject({ code: 'TOO_MANY_REQUESTS' });
     away.disconnect();

@@ -72,17 +72,17 @@ describe('groups', () => {
     expect((await alice!.caller.group.members({ groupId: group.id })).length).toBe(2);
   });
 
-  it('refuses duplicate invitations and inviting members with CONFLICT, strangers with FORBIDDEN', async () => {
+  it('refuses duplicate invitations and inviting members with CONFLICT, strangers with NOT_FOUND (as for a group that does not exist)', async () => {
     const [alice, bob, carol, eve] = await users('alice', 'bob', 'carol', 'eve');
     const { group } = await alice!.caller.group.create({ name: 'Team' });
     await alice!.caller.group.invite({ groupId: group.id, userId: bob!.id });
     await expect(alice!.caller.group.invite({ groupId: group.id, userId: bob!.id })).rejects.toMatchObject({ code: 'CONFLICT' });
     await expect(alice!.caller.group.invite({ groupId: group.id, userId: alice!.id })).rejects.toMatchObject({ code: 'CONFLICT' });
-    await expect(eve!.caller.group.invite({ groupId: group.id, userId: carol!.id })).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    await expect(eve!.caller.group.invite({ groupId: group.id, userId: carol!.id })).rejects.toMatchObject({ code: 'NOT_FOUND' });
     await expect(alice!.caller.group.invite({ groupId: 9999, userId: carol!.id })).rejects.toMatchObject({ code: 'NOT_FOUND' });
     await expect(alice!.caller.group.invite({ groupId: group.id, userId: 9999 })).rejects.toMatchObject({ code: 'NOT_FOUND' });
     await expect(alice!.caller.group.create({ name: '   ' })).rejects.toMatchObject({ code: 'BAD_REQUEST' });
-    await expect(eve!.caller.group.members({ groupId: group.id })).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    await expect(eve!.caller.group.members({ groupId: group.id })).rejects.toMatchObject({ code: 'NOT_FOUND' });
     expect(await count('invitations')).toBe(1);
     expect(await count('groups')).toBe(1);
   });
@@ -109,7 +109,7 @@ describe('groups', () => {
     expect(carolSees).toContainEqual({ type: 'members', conversationId: conversation.id, userId: bob!.id, change: 'removed' });
 
     await expect(bob!.caller.conversation.history({ conversationId: conversation.id })).rejects.toMatchObject({ code: 'FORBIDDEN' });
-    await expect(bob!.caller.message.group({ groupId, content: 'hi', clientMessageId: uid() })).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    await expect(bob!.caller.message.group({ groupId, content: 'hi', clientMessageId: uid() })).rejects.toMatchObject({ code: 'NOT_FOUND' });
     await expect(bob!.caller.conversation.events({ conversationId: conversation.id, lastEventId: '0' })).rejects.toMatchObject({ code: 'FORBIDDEN' });
     // An inbox replay from before the removal carries nothing of the group any more: the first
     // thing it yields is a later direct message.
@@ -140,7 +140,7 @@ describe('groups', () => {
       ['carol', 'member'],
     ]);
     expect((await bob!.caller.group.list()).groups[0]!.ownerId).toBe(bob!.id);
-    await expect(alice!.caller.group.members({ groupId: group.id })).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    await expect(alice!.caller.group.members({ groupId: group.id })).rejects.toMatchObject({ code: 'NOT_FOUND' });
     await carol!.caller.group.leave({ groupId: group.id });
     await bob!.caller.message.group({ groupId: group.id, content: 'last words', clientMessageId: uid() });
     expect(await bob!.caller.group.leave({ groupId: group.id })).toEqual({ deleted: true });

@@ -5,6 +5,7 @@ import { defaultConfig, type Config } from '../src/server/config.js';
 import { createContextInner, type AppDeps, type Identity } from '../src/server/context.js';
 import { openOrm } from '../src/server/db/orm.js';
 import { createLogger } from '../src/server/logger.js';
+import { createMetrics } from '../src/server/metrics.js';
 import { createCaller } from '../src/server/routers/index.js';
 import { createServices } from '../src/server/services/index.js';
 import { freshStoreConfig, type TestStore } from './store.js';
@@ -17,6 +18,10 @@ export const RELAXED_LIMITS: RateLimitConfig = {
   signIn: { points: 10_000, duration: 60 },
   send: { points: 100_000, duration: 1 },
   signal: { points: 100_000, duration: 1 },
+  signInFailures: { points: 10_000, duration: 60 },
+  groupCreate: { points: 10_000, duration: 1 },
+  invite: { points: 10_000, duration: 1 },
+  invited: { points: 10_000, duration: 1 },
 };
 
 /** A clock whose time moves only when a test says so; timers fire in due order. */
@@ -64,14 +69,14 @@ export async function createTestApp(
   const orm = await openOrm({ dbPath: store.databasePath, url: store.databaseUrl, schema: store.databaseSchema });
   const bus = options.bus ?? createMemoryBus();
   const config = defaultConfig({ env: 'test', serviceToken: SERVICE_TOKEN, ...store, ...options.config });
-  const base = { orm, bus, clock: options.clock ?? systemClock, config, logger: createLogger('silent') };
+  const base = { orm, bus, clock: options.clock ?? systemClock, config, logger: createLogger('silent'), metrics: createMetrics() };
   const services = createServices(base, { rateLimits: options.rateLimits ?? RELAXED_LIMITS });
   const deps: AppDeps = { ...base, services };
 
   /** A caller with the given identity; Set-Cookie headers land in `cookies`. */
   function caller(identity: Partial<Identity> = {}, cookies: string[] = [], signal?: AbortSignal) {
     return createCaller(
-      createContextInner(deps, identity, { kind: 'http', ip: '127.0.0.1', cookies: { append: (h) => cookies.push(h) } }),
+      createContextInner(deps, identity, { kind: 'caller', ip: '127.0.0.1', cookies: { append: (h) => cookies.push(h) } }),
       { signal },
     );
   }
@@ -91,9 +96,20 @@ export async function createTestApp(
     };
   }
 
+  /**
+   * A direct conversation in which both users wrote: what makes each other's presence visible
+   * (a conversation merely opened shows nothing).
+   */
+  async function converse(a: { id: number }, b: { id: number }) {
+    const conversation = await services.conversations.openDirect(a.id, b.id);
+    for (const sender of [a, b]) await services.messages.send(sender.id, { conversationId: conversation.id, content: 'hi', clientMessageId: uid('hi') });
+    return conversation;
+  }
+
   return {
     deps,
     services,
+    converse,
     orm,
     bus,
     caller,

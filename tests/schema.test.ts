@@ -10,6 +10,7 @@ import { systemClock } from '../src/server/clock.js';
 import { defaultConfig } from '../src/server/config.js';
 import { initOrm, openOrm, type Orm } from '../src/server/db/orm.js';
 import { MIGRATIONS_TABLE, migrationsOf } from '../src/server/db/schema.js';
+import { createMetrics } from '../src/server/metrics.js';
 import { createLogger } from '../src/server/logger.js';
 import { createServices } from '../src/server/services/index.js';
 import { RELAXED_LIMITS } from './helpers.js';
@@ -111,7 +112,7 @@ describe('schema', () => {
 
     // The server runs on it: the old users sign in, the conversation continues its sequence.
     orm = await openOrm({ dbPath, backgroundCheckpoints: false });
-    const deps = { orm, bus: createMemoryBus(), clock: systemClock, config: defaultConfig({ env: 'test' }), logger: createLogger('silent') };
+    const deps = { orm, bus: createMemoryBus(), clock: systemClock, config: defaultConfig({ env: 'test' }), logger: createLogger('silent'), metrics: createMetrics() };
     const services = createServices(deps, { rateLimits: RELAXED_LIMITS });
     const alice = await services.auth.login({ username: 'alice', password: 'correct horse battery' });
     const [conversation] = await orm.em.fork().find(Conversation, {});

@@ -58,7 +58,15 @@ describe('social realtime over real sockets', () => {
   it("C goes offline after C's last socket dies without a close (no pong)", async () => {
     const [alice, carol] = [await signUp(server.base, 'amy'), await signUp(server.base, 'cleo')];
     const a = connect(server, alice.cookie);
-    await a.client.conversation.openDirect.mutate({ userId: carol.id });
+    // Presence is visible once both wrote in their chat (or share a group).
+    const { id: conversationId } = await a.client.conversation.openDirect.mutate({ userId: carol.id });
+    await a.client.message.send.mutate({ conversationId, content: 'hi', clientMessageId: 'amy-1' });
+    // Carol writes over plain HTTP: no socket of hers may be open before the test opens its own.
+    await fetch(`${server.base}/trpc/message.send`, {
+      method: 'POST',
+      headers: { cookie: carol.cookie, 'content-type': 'application/json' },
+      body: JSON.stringify({ conversationId, content: 'hi', clientMessageId: 'cleo-1' }),
+    });
     const presence: PresenceDTO[] = [];
     a.client.presence.watch.subscribe({ userIds: [carol.id] }, { onData: (batch) => presence.push(...batch) });
     await waitFor(() => presence.length === 1);

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -23,6 +23,8 @@ beforeAll(async () => {
 
 /** What `npm start` runs, minus the web-app build: a real process, a real database file. */
 it('starts from the environment, creates the database in WAL mode, serves the API and stops cleanly on SIGTERM', async () => {
+  // The folder must exist: a DATABASE_PATH in a missing folder is refused (tests/startup.test.ts).
+  mkdirSync(join(dir, 'nested'));
   const databasePath = join(dir, 'nested', 'chat.sqlite');
   const child = spawn(process.execPath, [...startFlags, main], {
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DATABASE_PATH: databasePath, NODE_ENV: 'production', LOG_LEVEL: 'info' },

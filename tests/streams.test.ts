@@ -59,7 +59,7 @@ it('resends a presence snapshot when the bus dropped changes (slow consumer)', a
   await app.close();
   app = await createTestApp({ bus: createMemoryBus({ maxQueue: 2 }) });
   const [alice, bob] = [await app.user('alice'), await app.user('bob')];
-  await alice.caller.conversation.openDirect({ userId: bob.id });
+  await app.converse(alice, bob);
   const ac = new AbortController();
   const watch = (await alice.withSignal(ac.signal).presence.watch({ userIds: [bob.id] }))[Symbol.asyncIterator]();
   expect(await nextValue(watch)).toEqual([{ userId: bob.id, status: 'offline', lastSeenAt: null }]);
@@ -76,7 +76,7 @@ it('resends a presence snapshot when the bus dropped changes (slow consumer)', a
 
 it('every stream ends at once when its iterator returns, without any signal: no listener, no waiting for an event', async () => {
   const [alice, bob] = [await app.user('alice'), await app.user('bob')];
-  const { id: conversationId } = await alice.caller.conversation.openDirect({ userId: bob.id });
+  const { id: conversationId } = await app.converse(alice, bob);
   type Stream = { topic: Topic<unknown>; open: () => Promise<AsyncIterable<unknown>> };
   const streams: Stream[] = [
     { topic: topics.conversation(conversationId), open: () => bob.caller.conversation.events({ conversationId }) },

@@ -1,5 +1,5 @@
 import { createWSClient, httpBatchLink, splitLink, wsLink, type TRPCWebSocketClient } from '@trpc/client';
-import { TIMINGS } from '../shared/limits.js';
+import { LIMITS, TIMINGS } from '../shared/limits.js';
 import { withCloseTimeout } from './logic/websocket-watchdog.js';
 import { trpc } from './trpc.js';
 
@@ -42,7 +42,7 @@ export function webSocketUrl(url: string, page?: { protocol: string; host: strin
  * Builds the WebSocket client and the tRPC client: subscriptions over the socket (keepAlive on,
  * reconnect with backoff), everything else over batched HTTP with cookies.
  */
-export function createRealtimeClient(options: RealtimeClientOptions = {}) {
+export function createRealtimeClient(options: RealtimeClientOptions = {}): RealtimeClient {
   const url = options.url ?? '/trpc';
   const keepAlive = options.keepAlive ?? DEFAULT_KEEPALIVE;
   const wsClient: TRPCWebSocketClient = createWSClient({
@@ -66,6 +66,10 @@ export function createRealtimeClient(options: RealtimeClientOptions = {}) {
         true: wsLink({ client: wsClient }),
         false: httpBatchLink({
           url,
+          // The server's bounds: at most LIMITS.httpBatchMax calls per batch (more is a 400 for the
+          // whole batch) and 16 KiB of request line (more is a 431); longer batches are split.
+          maxItems: LIMITS.httpBatchMax,
+          maxURLLength: 8_000,
           fetch: (input, init) => fetch(input, { ...init, credentials: 'include' }),
         }),
       }),
@@ -74,4 +78,5 @@ export function createRealtimeClient(options: RealtimeClientOptions = {}) {
   return { wsClient, trpcClient };
 }
 
-export type RealtimeClient = ReturnType<typeof createRealtimeClient>;
+// Spelled out: the library's .d.ts cannot name the inferred type (tRPC's internal WsClient class).
+export type RealtimeClient = { wsClient: TRPCWebSocketClient; trpcClient: ReturnType<typeof trpc.createClient> };

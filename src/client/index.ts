@@ -17,3 +17,4 @@ export { createOutbox, classifySendError } from './logic/outbox.js';
 export { linkify, plural, dayLabel, timeAgo } from './logic/format.js';
 export { typingLabel, createTypingThrottle } from './logic/typing.js';
 export { readableError } from './logic/errors.js';
+export { createChatHooks, type ChatHooks, type ChatProcedures } from './chat-hooks/index.js';

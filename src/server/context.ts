@@ -1,5 +1,6 @@
 import type { UserDTO } from '../shared/dto.js';
 import type { Deps } from './services/deps.js';
+import type { RequestBudget } from './http/budget.js';
 import type { Services } from './services/index.js';
 
 /** Everything a procedure may use: built once per server, shared by every request. */
@@ -20,6 +21,8 @@ export type Transport = {
   kind: 'http' | 'ws' | 'caller';
   cookies: CookieSink | null;
   ip: string | null;
+  /** What one HTTP request (a whole batch) may return; null where calls are bounded otherwise. */
+  budget: RequestBudget | null;
 };
 
 export type Context = AppDeps & Identity & { transport: Transport };
@@ -36,6 +39,6 @@ export function createContextInner(
     ...deps,
     ...anonymous,
     ...identity,
-    transport: { kind: 'caller', cookies: null, ip: null, ...transport },
+    transport: { kind: 'caller', cookies: null, ip: null, budget: null, ...transport },
   };
 }

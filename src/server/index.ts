@@ -12,3 +12,17 @@ export { openOrm } from './db/orm.js';
 export { loadConfig, defaultConfig, type Config } from './config.js';
 export { systemClock, type Clock } from './clock.js';
 export { createLogger } from './logger.js';
+
+// Plugging into a host app: its identity, its tRPC router, its HTTP server, its backend.
+export {
+  createRequestIdentity,
+  IdentityRefused,
+  type IdentityOptions,
+  type IdentityRequest,
+  type IdentityResolver,
+  type ResolvedExternalUser,
+} from './integration/identity.js';
+export { hostSessionIdentity, jwtIdentity, type HostSessionOptions, type JwtIdentityOptions } from './integration/recipes.js';
+export { chatRouter, createChatContext, type ChatApp, type ChatContextSource, type ChatRouter } from './integration/mount.js';
+export { attachWebSocket, type AttachOptions, type AttachedSocket } from './integration/attach.js';
+export { createChatHttpHandler } from './integration/http-handler.js';

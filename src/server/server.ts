@@ -4,11 +4,16 @@ import type { EventBus } from './bus/types.js';
 import { systemClock, type Clock } from './clock.js';
 import { defaultConfig, type Config } from './config.js';
 import type { AppDeps } from './context.js';
+import { DatabaseUnreachableError } from './db/connect.js';
 import { openOrmFromConfig, type Orm } from './db/orm.js';
+import { SchemaError } from './db/schema.js';
 import { createHttpServer } from './http/server.js';
+import { createRequestIdentity, type IdentityOptions, type IdentityResolver, type ResolveRequestIdentity } from './integration/identity.js';
 import { createLogger, logFormatFor, type Logger } from './logger.js';
+import { countDeliveries, createMetrics } from './metrics.js';
 import { createServices } from './services/index.js';
 import type { ServiceOptions } from './services/index.js';
+import { databaseOpenError } from './startup.js';
 
 /**
  * Every store the server keeps state in can be given here (tests, several instances on shared
@@ -24,11 +29,18 @@ export type CreateServerOptions = ServiceOptions & {
   logger?: Logger;
   /** Folder of the built web app to serve, or null for the API only (the default). */
   staticDir?: string | null;
+  /**
+   * Your app's users instead of ours: maps a request to `{ externalId, name, avatarUrl? }` or null.
+   * Without it, the built-in password accounts and session cookie are used.
+   */
+  identity?: IdentityOptions | IdentityResolver;
 };
 
 export type RealtimeServer = {
   deps: AppDeps;
   server: ReturnType<typeof createHttpServer>['server'];
+  /** Resolves a request's identity as this server does (host resolver or built-in sessions). */
+  identityOf: ResolveRequestIdentity;
   /** Starts listening; port 0 picks a free port. */
   listen(port?: number, host?: string): Promise<AddressInfo & { url: string }>;
   /** Closes every socket, waits for pending sends to commit, then closes the database. */
@@ -44,13 +56,21 @@ export async function createServer(options: CreateServerOptions = {}): Promise<R
   const backends = options.bus ? null : await openBackends(config, clock, logger);
   let orm: Orm;
   try {
-    orm = options.orm ?? (await openOrmFromConfig(config, logger));
+    orm =
+      options.orm ??
+      (await openOrmFromConfig(config, logger).catch((error: unknown) => {
+        // A SQLite file that cannot be opened: one line naming DATABASE_PATH (PostgreSQL and schema
+        // errors name their own variable already).
+        if (config.databaseUrl || error instanceof SchemaError || error instanceof DatabaseUnreachableError) throw error;
+        throw databaseOpenError(config.databasePath, error);
+      }));
   } catch (error) {
     await backends?.close();
     throw error;
   }
-  const bus = options.bus ?? backends!.bus;
-  const base = { orm, bus, clock, config, logger };
+  const metrics = createMetrics();
+  const bus = countDeliveries(options.bus ?? backends!.bus, metrics);
+  const base = { orm, bus, clock, config, logger, metrics };
   const services = createServices(base, {
     rateLimits: options.rateLimits,
     rateLimiterBackend: options.rateLimiterBackend ?? backends?.rateLimiterBackend,
@@ -58,11 +78,13 @@ export async function createServer(options: CreateServerOptions = {}): Promise<R
     presenceStore: options.presenceStore ?? backends?.presenceStore,
   });
   const deps: AppDeps = { ...base, services };
-  const http = createHttpServer(deps, { staticDir: options.staticDir ?? null });
+  const identityOf = createRequestIdentity(deps, options.identity);
+  const http = createHttpServer(deps, { staticDir: options.staticDir ?? null, identityOf });
 
   return {
     deps,
     server: http.server,
+    identityOf,
     async listen(port = config.port, host = config.host) {
       const address = await http.listen(port, host);
       const shownHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host;

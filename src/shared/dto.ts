@@ -4,7 +4,10 @@
  */
 export type UserDTO = {
   id: number;
+  /** The name to show: the username, or the host app's name for users of a host identity. */
   username: string;
+  /** Only for users of a host identity that has one. */
+  avatarUrl?: string;
 };
 
 export type MessageDTO = {

@@ -5,4 +5,6 @@ export * from './schemas.js';
 export * from './social.js';
 export * from './notifications.js';
 export * from './ids.js';
+export * from './text.js';
 export type { AppRouter } from '../server/routers/index.js';
+export * from './integration.js';

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { idSchema } from './schemas.js';
+import { textSchema } from './text.js';
 
 /** Produced by this server itself. */
 export const DOMAIN_NOTIFICATION_TYPES = [
@@ -23,19 +24,17 @@ export type PushableNotificationType = (typeof PUSHABLE_NOTIFICATION_TYPES)[numb
 
 /** What a notification says; bounded so no caller can store or fan out large blobs. */
 export const notificationContentSchema = z.object({
-  title: z.string().trim().min(1).max(120),
-  body: z.string().trim().max(500).optional(),
+  title: textSchema({ min: 1, max: 120 }),
+  body: textSchema({ max: 500 }).optional(),
   /** Where the client should take the user: an app path (`/posts/42`) or an http(s) URL. */
-  url: z
-    .string()
-    .max(500)
+  url: textSchema({ max: 500, trim: false })
     .refine((value) => value.startsWith('/') || /^https?:\/\//.test(value), 'must be a path or an http(s) URL')
     .optional(),
   /** The user who caused it (who liked, who invited). */
   actorId: idSchema.optional(),
   /** Small extra fields for the client (ids of the post, comment…). */
   data: z
-    .record(z.string().max(40), z.union([z.string().max(200), z.number(), z.boolean()]))
+    .record(textSchema({ min: 1, max: 40, trim: false }), z.union([textSchema({ max: 200, trim: false }), z.number(), z.boolean()]))
     .refine((record) => Object.keys(record).length <= 20, 'at most 20 fields')
     .optional(),
 });

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { LIMITS } from './limits.js';
+import { textSchema } from './text.js';
 
 export const idSchema = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 
@@ -13,16 +14,13 @@ export const eventIdSchema = z
   .regex(/^\d{1,15}$/, 'lastEventId must be a decimal sequence number');
 
 export const credentialsInput = z.object({
-  username: z
-    .string()
-    .trim()
-    .min(LIMITS.usernameMin)
-    .max(LIMITS.usernameMax)
+  username: textSchema({ min: LIMITS.usernameMin, max: LIMITS.usernameMax })
     .regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, dot, dash and underscore only'),
-  password: z.string().min(LIMITS.passwordMin).max(LIMITS.passwordMax),
+  password: textSchema({ min: LIMITS.passwordMin, max: LIMITS.passwordMax, trim: false }),
 });
 
-export const contentSchema = z.string().trim().min(1).max(LIMITS.contentMax);
+/** Message text: 1..contentMax code points after trimming, storable as sent (see text.ts). */
+export const contentSchema = textSchema({ min: 1, max: LIMITS.contentMax });
 
 /** Chosen by the client (a UUID suits); the same id from the same sender is the same message. */
 export const clientMessageIdSchema = z
@@ -79,7 +77,7 @@ export const presenceWatchInput = z
   .object({ userIds: z.array(idSchema).min(1).max(500).optional() })
   .default({});
 
-export const groupNameSchema = z.string().trim().min(1).max(100);
+export const groupNameSchema = textSchema({ min: 1, max: LIMITS.groupNameMax });
 export const groupCreateInput = z.object({ name: groupNameSchema, memberIds: z.array(idSchema).max(100).optional() });
 export const groupInviteInput = z.object({ groupId: idSchema, userId: idSchema });
 export const groupRespondInput = z.object({ invitationId: idSchema, accept: z.boolean() });
@@ -101,5 +99,8 @@ export const notificationMarkReadInput = z.union([
 
 export const notificationStreamInput = z.object({ lastEventId: eventIdSchema.nullish() }).default({});
 
+/** `user.block` and `user.unblock`. */
+export const userTargetInput = z.object({ userId: idSchema });
+
 /** Users, found by name, to start a chat or invite. */
-export const userSearchInput = z.object({ query: z.string().trim().min(1).max(32) });
+export const userSearchInput = z.object({ query: textSchema({ min: 1, max: LIMITS.usernameMax }) });

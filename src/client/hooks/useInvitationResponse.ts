@@ -4,7 +4,8 @@ import { trpc } from '../trpc.js';
  * Accept or decline an invitation (from the groups panel or the bell): the group list, the
  * conversation list and the bell refresh, and an accepted group opens.
  */
-export function useInvitationResponse(onOpenConversation: (conversationId: number) => void) {
+// Return type spelled out: the library's .d.ts cannot name the inferred one (an internal @trpc/react-query type).
+export function useInvitationResponse(onOpenConversation: (conversationId: number) => void): ReturnType<typeof trpc.group.respond.useMutation> {
   const utils = trpc.useUtils();
   return trpc.group.respond.useMutation({
     onSuccess: async (result) => {

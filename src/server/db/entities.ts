@@ -9,15 +9,37 @@ import { CONVERSATION_KINDS } from '../../shared/dto.js';
 import type { NotificationContent } from '../../shared/notifications.js';
 import { GROUP_ROLES, INVITATION_STATUSES } from '../../shared/social.js';
 
+/** The stored "password hash" of accounts without a password: malformed, so verifying against it always fails. */
+export const NO_PASSWORD = '!';
+
 export const User = defineEntity({
   name: 'User',
   tableName: 'users',
   properties: {
     id: p.integer().primary().autoincrement(),
     username: p.string().length(64).unique(),
+    /**
+     * `NO_PASSWORD` for users who come from the host app's identity, the system user and deleted
+     * accounts: no hash matches it. (Not nullable: on SQLite that change rebuilds the table.)
+     */
     passwordHash: p.string().hidden(),
     createdAt: p.datetime(),
     lastSeenAt: p.datetime().nullable(),
+    // Columns added by later migrations come last: SQLite appends added columns, and a database
+    // migrated step by step must match one created from these entities column for column.
+    /** The host app's id for this user (identity resolver, service API); null for password accounts. */
+    externalId: p.string().length(255).nullable().unique(),
+    /** The host's name for an external user (follows the host; `username` is then an internal handle). */
+    displayName: p.string().length(100).nullable(),
+    avatarUrl: p.string().length(2048).nullable(),
+    /** Set when the account was deleted: the row stays as an anonymous tombstone (see service.deleteUser). */
+    deletedAt: p.datetime().nullable(),
+    /**
+     * `username` lower-cased (usernames are ASCII): its unique index makes names differ by more
+     * than case. Every new row has it. Nullable so a table that has rows can take it:
+     * `backfillUsernameKeys` (db/username-keys.ts) fills them in at start-up.
+     */
+    usernameKey: p.string().length(64).nullable().unique(),
   },
 });
 
@@ -131,6 +153,23 @@ export const Notification = defineEntity({
   },
 });
 
+/**
+ * `blocker` blocked `blocked`: the blocked user cannot open a direct chat with, message or
+ * invite the blocker, nor see their presence or typing (services/blocks.ts).
+ */
+export const Block = defineEntity({
+  name: 'Block',
+  tableName: 'blocks',
+  uniques: [{ properties: ['blocker', 'blocked'] }],
+  properties: {
+    id: p.integer().primary().autoincrement(),
+    // No index of its own: the (blocker, blocked) unique index starts with it.
+    blocker: p.manyToOne(User).mapToPk().index(false).deleteRule('cascade'),
+    blocked: p.manyToOne(User).mapToPk().index().deleteRule('cascade'),
+    createdAt: p.datetime(),
+  },
+});
+
 export type UserEntity = InferEntity<typeof User>;
 export type SessionEntity = InferEntity<typeof Session>;
 export type ConversationEntity = InferEntity<typeof Conversation>;
@@ -140,4 +179,4 @@ export type MessageEntity = InferEntity<typeof Message>;
 export type InvitationEntity = InferEntity<typeof Invitation>;
 export type NotificationEntity = InferEntity<typeof Notification>;
 
-export const entities = [User, Session, Conversation, Group, Membership, Message, Invitation, Notification];
+export const entities = [User, Session, Conversation, Group, Membership, Message, Invitation, Notification, Block];

@@ -23,6 +23,8 @@ export type OrmOptions = {
    * migrations instead. A database migrated by newer code is always refused.
    */
   migrate?: boolean;
+  /** Run the data steps after migrating (default true; off only to write a new migration, when the entities are ahead of the schema). */
+  dataSteps?: boolean;
   /** How long an unreachable PostgreSQL is retried before `openOrm` fails (ms). */
   connectTimeoutMs?: number;
   debug?: boolean;
@@ -81,7 +83,7 @@ export async function openOrm(options: OrmOptions): Promise<Orm> {
     const orm = await initOrm('postgresql', options);
     try {
       await connectWithRetries(orm, options.url, { timeoutMs: options.connectTimeoutMs ?? 30_000, logger: options.logger });
-      await withMigrationLock(orm, () => migrateOnOpen(orm, 'postgresql', { apply: options.migrate ?? true }));
+      await withMigrationLock(orm, () => migrateOnOpen(orm, 'postgresql', { apply: options.migrate ?? true, dataSteps: options.dataSteps ?? true }));
     } catch (error) {
       await orm.close(true);
       throw error;
@@ -115,7 +117,7 @@ async function openSqlite(options: OrmOptions): Promise<Orm> {
       await connection.execute('pragma synchronous = NORMAL');
     }
     await connection.execute('pragma busy_timeout = 5000');
-    await migrateOnOpen(orm, 'sqlite', { apply: options.migrate ?? true });
+    await migrateOnOpen(orm, 'sqlite', { apply: options.migrate ?? true, dataSteps: options.dataSteps ?? true });
   } catch (error) {
     await orm.close(true);
     throw error;

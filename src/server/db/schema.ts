@@ -7,6 +7,7 @@ import type { MigrationObject } from '@mikro-orm/core';
 import type { MigrationsOptions } from '@mikro-orm/core';
 import type { Migrator } from '@mikro-orm/migrations';
 import type { Orm, StoreKind } from './driver.js';
+import { backfillUsernameKeys } from './username-keys.js';
 import { migrations as postgresqlMigrations } from './migrations/postgresql/index.js';
 import { migrations as sqliteMigrations } from './migrations/sqlite/index.js';
 
@@ -45,7 +46,7 @@ function migratorOf(orm: Orm): Migrator {
  * by the schema auto-update of earlier versions (SQLite), then applies what is pending (or, with
  * `apply: false`, refuses to run on an out-of-date schema).
  */
-export async function migrateOnOpen(orm: Orm, kind: StoreKind, { apply }: { apply: boolean }): Promise<string[]> {
+export async function migrateOnOpen(orm: Orm, kind: StoreKind, { apply, dataSteps = true }: { apply: boolean; dataSteps?: boolean }): Promise<string[]> {
   const migrator = migratorOf(orm);
   await adoptLegacyDatabase(orm, kind, migrator);
   const executed = (await migrator.getExecutedMigrations()).map((row) => row.name);
@@ -57,19 +58,24 @@ export async function migrateOnOpen(orm: Orm, kind: StoreKind, { apply }: { appl
     );
   }
   const pending = (await migrator.getPendingMigrations()).map((migration) => migration.name);
-  if (pending.length === 0) return [];
-  if (!apply) {
-    throw new SchemaError(`The database has pending migrations (${pending.join(', ')}) and MIGRATE_ON_START is false: run \`npm run migrate\` first.`);
+  if (pending.length > 0) {
+    if (!apply) {
+      throw new SchemaError(`The database has pending migrations (${pending.join(', ')}) and MIGRATE_ON_START is false: run \`npm run migrate\` first.`);
+    }
+    await migrator.up();
   }
-  await migrator.up();
+  // Data steps, idempotent (and a cheap check once done), for rows older than their column.
+  if (dataSteps) await backfillUsernameKeys(orm);
   return pending;
 }
 
 /**
  * Versions before migrations created and updated the schema at start (`updateSchema`), and left
- * no migrations table. Such a database gets that same update once (which brings any older shape
- * to the schema the first migration describes) and is recorded as having run the first migration;
- * later migrations then apply as usual.
+ * no migrations table. Such a database gets that same update once, which brings any older shape
+ * to the schema the entities describe now, that is the schema after the last migration (the
+ * migrations test proves the two equal), and is recorded as having run every migration.
+ * Migrations are schema only: a change that must also rewrite rows does it idempotently at
+ * start-up (as the username keys do), so this path needs no data step.
  */
 async function adoptLegacyDatabase(orm: Orm, kind: StoreKind, migrator: Migrator) {
   if (kind !== 'sqlite') return;
@@ -80,12 +86,12 @@ async function adoptLegacyDatabase(orm: Orm, kind: StoreKind, migrator: Migrator
   );
   const names = new Set(tables.map((row) => row.name));
   if (!names.has(LEGACY_MARKER_TABLE) || names.has(MIGRATIONS_TABLE)) return;
-  const [baseline] = migrationsOf(kind);
-  if (!baseline) return;
+  const migrations = migrationsOf(kind);
+  if (migrations.length === 0) return;
   await orm.schema.updateSchema({ safe: true });
   const storage = migrator.getStorage();
   await storage.ensureTable();
-  await storage.logMigration({ name: baseline.name, context: null });
+  for (const migration of migrations) await storage.logMigration({ name: migration.name, context: null });
 }
 
 /**

@@ -7,9 +7,13 @@ import { LIMITS } from '../../shared/limits.js';
 import type { AppDeps, Identity } from '../context.js';
 import { anonymous, createContextInner } from '../context.js';
 import { appRouter } from '../routers/index.js';
-import { sessionTokenFrom } from './cookies.js';
+import { anonymousSocket, refuseHttp } from '../integration/refusals.js';
+import { createRequestIdentity, type ResolveRequestIdentity } from '../integration/identity.js';
+import { reportInternalError } from '../error-reporting.js';
+import { RequestBudget } from './budget.js';
+import { createOperationsHandler } from './operations.js';
 import { isOriginAllowed } from './origin.js';
-import { serviceIdentityFrom } from './service-token.js';
+import { createSubscriptionGuard } from './subscription-guard.js';
 import { createStaticHandler } from './static.js';
 import { isEphemeralValue } from './ephemeral.js';
 import { applyLeanWSHandler } from './ws-adapter.js';
@@ -21,17 +25,20 @@ const SHUTDOWN_SOCKET_GRACE_MS = 2_000;
 export type HttpOptions = {
   /** Folder of the built web app to serve at `/`, or null for the API only. */
   staticDir: string | null;
+  /** Who is calling (host identity or built-in sessions); built-in sessions when omitted. */
+  identityOf?: ResolveRequestIdentity;
 };
 
 /** One HTTP server: the API over HTTP and WebSocket at `/trpc`, the web app everywhere else. */
-export function createHttpServer(deps: AppDeps, { staticDir }: HttpOptions) {
+export function createHttpServer(deps: AppDeps, { staticDir, identityOf = createRequestIdentity(deps) }: HttpOptions) {
   const { services, logger, config } = deps;
   const identities = new WeakMap<IncomingMessage, Identity>();
   const sessionExpiry = new WeakMap<IncomingMessage, number>();
   const clientIp = (req: IncomingMessage) => clientAddress(req, config.trustProxy);
 
   const onError = ({ error, path }: { error: { code: string; message: string; cause?: unknown }; path?: string }) => {
-    if (error.code === 'INTERNAL_SERVER_ERROR') logger.error({ err: error.cause ?? error, path }, 'procedure failed');
+    // Logged under the request id the client receives (errorFormatter in trpc.ts).
+    if (error.code === 'INTERNAL_SERVER_ERROR') reportInternalError(logger, error, path);
     else logger.debug({ code: error.code, path, message: error.message }, 'request refused');
   };
 
@@ -39,29 +46,32 @@ export function createHttpServer(deps: AppDeps, { staticDir }: HttpOptions) {
     router: appRouter,
     basePath: `${API_PATH}/`,
     maxBodySize: LIMITS.wsMaxPayloadBytes,
+    maxBatchSize: LIMITS.httpBatchMax,
     onError,
     async createContext({ req, res }) {
-      const session = await services.auth.resolve(sessionTokenFrom(req.headers.cookie));
-      const identity: Identity = session
-        ? { user: session.user, sessionId: session.sessionId, service: false }
-        : { ...anonymous, service: serviceIdentityFrom(req.headers.authorization, config.serviceToken) };
+      const { identity } = await identityOf(req, 'http').catch(refuseHttp(logger));
       return createContextInner(deps, identity, {
         kind: 'http',
         ip: clientIp(req),
         cookies: { append: (header) => res.appendHeader('Set-Cookie', header) },
+        budget: new RequestBudget(),
       });
     },
   });
   const staticHandler = staticDir ? createStaticHandler(staticDir, logger) : null;
+  const refuseSubscription = createSubscriptionGuard(appRouter, `${API_PATH}/`);
+  const handleOperations = createOperationsHandler(deps);
 
-  const server: Server = createNodeServer((req, res) => {
+  const server: Server = createNodeServer({ maxHeaderSize: HEADER_LIMIT_BYTES }, (req, res) => {
     if (req.url === API_PATH || req.url?.startsWith(`${API_PATH}/`) || req.url?.startsWith(`${API_PATH}?`)) {
+      if (refuseSubscription(req, res)) return;
       return void trpcHandler(req, res);
     }
+    if (handleOperations(req, res)) return;
     if (staticHandler) return staticHandler(req, res);
     res.writeHead(404, { 'content-type': 'text/plain' }).end('Not found');
   });
-  server.on('clientError', (_error, socket) => socket.destroy());
+  server.on('clientError', answerClientError);
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: LIMITS.wsMaxPayloadBytes });
 
@@ -78,12 +88,12 @@ export function createHttpServer(deps: AppDeps, { staticDir }: HttpOptions) {
       return refuse(socket, '403 Forbidden');
     }
     // Resolve the session here, once per connection; the tRPC context only reads the result.
-    services.auth
-      .resolve(sessionTokenFrom(req.headers.cookie))
-      .then((session) => {
+    identityOf(req, 'ws')
+      .catch(anonymousSocket(logger))
+      .then(({ identity, expiresAt }) => {
         if (socket.destroyed) return;
-        identities.set(req, session ? { user: session.user, sessionId: session.sessionId, service: false } : anonymous);
-        if (session) sessionExpiry.set(req, session.expiresAt);
+        identities.set(req, identity);
+        if (expiresAt !== undefined) sessionExpiry.set(req, expiresAt);
         wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
       })
       .catch((error: unknown) => {
@@ -97,6 +107,7 @@ export function createHttpServer(deps: AppDeps, { staticDir }: HttpOptions) {
   const socketIps = new WeakMap<WebSocket, string | null>();
   wss.on('connection', (ws, req: IncomingMessage) => {
     socketIps.set(ws, clientIp(req));
+    ws.once('close', (code: number) => deps.metrics.socketCloses.inc({ code: String(code) }));
     const identity = identities.get(req);
     if (identity?.user && identity.sessionId) {
       const release = services.connections.add(identity.user.id, identity.sessionId, (reason) => ws.close(4001, reason), sessionExpiry.get(req));
@@ -125,6 +136,9 @@ export function createHttpServer(deps: AppDeps, { staticDir }: HttpOptions) {
         cookies: null,
       }),
   });
+
+  deps.metrics.sources.openSockets = () => wss.clients.size;
+  deps.metrics.sources.subscriptionPaths = handler.subscriptionPaths;
 
   // Sockets outliving their session (it expired while they were open) are closed like at logout.
   const sessionWatch = setInterval(() => {
@@ -165,6 +179,19 @@ export function createHttpServer(deps: AppDeps, { staticDir }: HttpOptions) {
       await stoppedListening;
     },
   };
+}
+
+/** Node's own limit (16 KiB), named: request line and headers together. */
+const HEADER_LIMIT_BYTES = 16 * 1024;
+
+/**
+ * A request Node could not parse: a clear status instead of a reset connection. Oversized
+ * headers (a URL over 16 KiB too) are 431, anything else 400.
+ */
+function answerClientError(error: Error & { code?: string }, socket: Duplex) {
+  if (!socket.writable || (socket as Duplex & { _httpMessage?: unknown })._httpMessage) return void socket.destroy();
+  const status = error.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
+  socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
 }
 
 /**

@@ -133,6 +133,7 @@ export function applyLeanWSHandler<TRouter extends AnyTRPCRouter>(opts: WsAdapte
     broadcastReconnectNotification() {
       for (const connection of connections) connection.writer.write(RECONNECT_TEXT);
     },
+    subscriptionPaths: () => [...connections].flatMap((connection) => [...connection.subscriptions.values()].map((subscription) => (subscription as unknown as { call: { path: string } }).call.path)), // metrics (hardening)
     /** Open connections (diagnostics). */
     get connectionCount() {
       return connections.size;

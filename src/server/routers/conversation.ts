@@ -12,7 +12,10 @@ export const conversationRouter = router({
   list: authedProcedure.input(noInput).query(({ ctx }) => ctx.services.conversations.list(ctx.user.id)),
 
   /** Messages newest first; pass `nextCursor` back as `cursor` for older pages. */
-  history: authedProcedure.input(historyInput).query(({ ctx, input }) => ctx.services.conversations.history(ctx.user.id, input)),
+  history: authedProcedure.input(historyInput).query(({ ctx, input }) => {
+    ctx.transport.budget?.spend(input.limit);
+    return ctx.services.conversations.history(ctx.user.id, input);
+  }),
 
   /**
    * Live events of one conversation, in batches tracked by message seq. With `lastEventId`

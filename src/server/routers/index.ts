@@ -6,6 +6,7 @@ import { inboxRouter } from './inbox.js';
 import { messageRouter } from './message.js';
 import { notificationRouter } from './notification.js';
 import { presenceRouter } from './presence.js';
+import { serviceRouter } from './service.js';
 import { typingRouter } from './typing.js';
 import { userRouter } from './user.js';
 
@@ -19,6 +20,8 @@ export const appRouter = router({
   presence: presenceRouter,
   group: groupRouter,
   notification: notificationRouter,
+  /** Trusted backend code only. */
+  service: serviceRouter,
 });
 
 export type AppRouter = typeof appRouter;

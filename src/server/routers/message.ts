@@ -4,14 +4,16 @@ import { authedProcedure, router } from '../trpc.js';
 export const messageRouter = router({
   /** Idempotent by (sender, clientMessageId): a retry returns the stored message and publishes nothing. */
   send: authedProcedure.input(sendInput).mutation(async ({ ctx, input }) => {
+    const stopTimer = ctx.metrics.sendLatency.startTimer();
     await ctx.services.rateLimits.consume('send', ctx.user.id);
-    return ctx.services.messages.send(ctx.user.id, input);
+    return ctx.services.messages.send(ctx.user.id, input).finally(stopTimer);
   }),
 
   /** `send` addressed by group id: posts to the group's conversation. */
   group: authedProcedure.input(groupSendInput).mutation(async ({ ctx, input }) => {
+    const stopTimer = ctx.metrics.sendLatency.startTimer();
     await ctx.services.rateLimits.consume('send', ctx.user.id);
-    return ctx.services.messages.sendToGroup(ctx.user.id, input);
+    return ctx.services.messages.sendToGroup(ctx.user.id, input).finally(stopTimer);
   }),
 
   /** Moves the caller's read pointer forward to this message (and everything before it). */

@@ -16,7 +16,10 @@ export const notificationRouter = router({
     .subscription(({ ctx, input, signal }) => openNotificationStream(ctx, { userId: ctx.user.id, lastEventId: input.lastEventId, signal })),
 
   /** Newest first, with the unread count. */
-  list: authedProcedure.input(notificationListInput).query(({ ctx, input }) => ctx.services.notifications.list(ctx.user.id, input)),
+  list: authedProcedure.input(notificationListInput).query(({ ctx, input }) => {
+    ctx.transport.budget?.spend(input.limit);
+    return ctx.services.notifications.list(ctx.user.id, input);
+  }),
 
   markRead: authedProcedure
     .input(notificationMarkReadInput)

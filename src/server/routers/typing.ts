@@ -1,14 +1,22 @@
+import { TRPCError } from '@trpc/server';
 import { conversationTargetInput } from '../../shared/schemas.js';
 import type { Context } from '../context.js';
 import { authedProcedure, router } from '../trpc.js';
 
 type Target = { conversationId: number } | { groupId: number };
 
-/** Resolves `{ conversationId }` or `{ groupId }` to a conversation the caller belongs to. */
+/**
+ * Resolves `{ conversationId }` or `{ groupId }` to a conversation the caller belongs to. Ids
+ * the caller may not see get one answer whether they exist or not: FORBIDDEN for a
+ * conversation id (as everywhere for conversations), NOT_FOUND for a group id (as group.*).
+ */
 async function memberConversation(ctx: Context & { user: { id: number } }, target: Target): Promise<number> {
-  const conversationId =
-    'conversationId' in target ? target.conversationId : await ctx.services.messages.conversationOfGroup(target.groupId);
-  await ctx.services.membership.assertMember(conversationId, ctx.user.id);
+  if ('conversationId' in target) {
+    await ctx.services.membership.assertMember(target.conversationId, ctx.user.id);
+    return target.conversationId;
+  }
+  const conversationId = await ctx.services.messages.conversationOfGroup(target.groupId);
+  if (!(await ctx.services.membership.isMember(conversationId, ctx.user.id))) throw new TRPCError({ code: 'NOT_FOUND', message: 'Group not found' });
   return conversationId;
 }
 

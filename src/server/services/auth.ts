@@ -7,6 +7,7 @@ import type { Deps } from './deps.js';
 import { conflict, DomainError } from './errors.js';
 import { toUserDTO } from './mappers.js';
 import { dummyHashPromise, hashPassword, verifyPassword } from './passwords.js';
+import type { SignInGuard } from './sign-in-guard.js';
 
 export type IssuedSession = {
   user: UserDTO;
@@ -19,7 +20,10 @@ export type ResolvedSession = { user: UserDTO; sessionId: string; /** Epoch ms. 
 
 const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
 
-export function createAuthService({ orm, clock, config }: Deps) {
+/** The case-insensitive identity of a username (usernames are ASCII letters, digits and `_.-`). */
+export const usernameKeyOf = (username: string) => username.toLowerCase();
+
+export function createAuthService({ orm, clock, config }: Deps, guard: SignInGuard) {
   async function issueSession(user: UserDTO): Promise<IssuedSession> {
     const token = randomBytes(32).toString('base64url');
     const now = clock.now();
@@ -31,11 +35,12 @@ export function createAuthService({ orm, clock, config }: Deps) {
   return {
     async register({ username, password }: CredentialsInput): Promise<IssuedSession> {
       const em = orm.em.fork();
-      if (await em.count(User, { username })) throw conflict('That username is taken');
+      const usernameKey = usernameKeyOf(username);
+      if (await em.count(User, { usernameKey })) throw conflict('That username is taken');
       const passwordHash = await hashPassword(password);
       let id: number;
       try {
-        id = Number(await em.insert(User, { username, passwordHash, createdAt: new Date(clock.now()) }));
+        id = Number(await em.insert(User, { username, usernameKey, passwordHash, createdAt: new Date(clock.now()) }));
       } catch (error) {
         // Two registrations of one name raced past the count above.
         if (error instanceof UniqueConstraintViolationException) throw conflict('That username is taken');
@@ -46,10 +51,19 @@ export function createAuthService({ orm, clock, config }: Deps) {
 
     async login({ username, password }: CredentialsInput): Promise<IssuedSession> {
       const em = orm.em.fork();
-      const user = await em.findOne(User, { username });
+      const usernameKey = usernameKeyOf(username);
+      // Unknown names are counted too: a lockout must not tell which names exist.
+      await guard.check(usernameKey);
+      // A row made before usernameKey existed and left without it (a case-duplicate) signs in by exact name.
+      const candidates = await em.find(User, { $or: [{ usernameKey }, { username, usernameKey: null }] });
+      const user = candidates.find((row) => row.usernameKey === null) ?? candidates[0];
       // Verify against a dummy hash for unknown users so timing does not reveal which names exist.
       const valid = await verifyPassword(password, user?.passwordHash ?? (await dummyHashPromise));
-      if (!user || !valid) throw new DomainError('UNAUTHORIZED', 'Wrong username or password');
+      if (!user || !valid) {
+        await guard.failed(usernameKey);
+        throw new DomainError('UNAUTHORIZED', 'Wrong username or password');
+      }
+      await guard.succeeded(usernameKey);
       await em.nativeDelete(Session, { user: user.id, expiresAt: { $lte: new Date(clock.now()) } });
       return issueSession(toUserDTO(user));
     },

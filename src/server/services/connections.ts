@@ -49,6 +49,11 @@ export function createConnectionRegistry() {
       for (const connection of [...(bySession.get(sessionId) ?? [])]) connection.close('signed out');
     },
 
+    /** Closes every socket of a user (account deleted). */
+    closeUser(userId: number, reason: string): void {
+      for (const connection of [...(byUser.get(userId) ?? [])]) connection.close(reason);
+    },
+
     /**
      * Closes the sockets whose session has expired by `now`: a socket is authenticated when it
      * opens, so without this an expired session would keep receiving on the sockets it had open.

@@ -4,6 +4,7 @@ import type { ConversationDTO, HistoryPageDTO } from '../../shared/dto.js';
 import { topics } from '../bus/topics.js';
 import { Conversation, Group, Membership, Message, User, type MembershipEntity } from '../db/entities.js';
 import { inTransaction } from '../db/transactions.js';
+import type { BlockService } from './blocks.js';
 import type { Deps } from './deps.js';
 import { badRequest, notFound } from './errors.js';
 import { toMessageDTO, toUserDTO } from './mappers.js';
@@ -64,13 +65,14 @@ async function lastMessagesOf(em: EntityManager, conversationIds: number[]) {
   return rows.length ? em.find(Message, { id: { $in: rows.map((row) => Number(row.id)) } }) : [];
 }
 
-export function createConversationService({ orm, bus, clock }: Deps, membership: MembershipService) {
+export function createConversationService({ orm, bus, clock }: Deps, membership: MembershipService, blocks: BlockService) {
   return {
     /** One conversation per pair of users: a second call (from either side) returns the same one. */
     async openDirect(userId: number, otherUserId: number): Promise<ConversationDTO> {
       if (otherUserId === userId) throw badRequest('A direct conversation needs another user');
       const em = orm.em.fork();
-      if (!(await em.count(User, { id: otherUserId }))) throw notFound('User');
+      // To a user they blocked, the blocker is an account that does not exist.
+      if (!(await em.count(User, { id: otherUserId })) || (await blocks.hasBlocked(otherUserId, userId))) throw notFound('User');
       const directKey = [userId, otherUserId].sort((a, b) => a - b).join(':');
       let conversationId = (await em.findOne(Conversation, { directKey }))?.id;
       let created = false;

@@ -16,6 +16,8 @@ export class DomainError extends Error {
   constructor(
     readonly code: DomainErrorCode,
     message: string,
+    /** TOO_MANY_REQUESTS: when the caller may try again. */
+    readonly retryAfterMs?: number,
   ) {
     super(message);
     this.name = 'DomainError';

@@ -6,7 +6,10 @@ import { Conversation, Group, Invitation, Membership, User, type GroupEntity, ty
 import { inTransaction } from '../db/transactions.js';
 import { conversationDTOs } from './conversations.js';
 import type { Deps } from './deps.js';
-import { badRequest, conflict, forbidden, notFound } from './errors.js';
+import { LIMITS } from '../../shared/limits.js';
+import type { BlockService } from './blocks.js';
+import { badRequest, conflict, DomainError, forbidden, notFound } from './errors.js';
+import type { RateLimits } from './rate-limits.js';
 import { toUserDTO } from './mappers.js';
 import type { MembershipService } from './membership.js';
 import type { NotificationService } from './notifications.js';
@@ -53,13 +56,47 @@ async function invitationDTOs(em: EntityManager, invitations: readonly Invitatio
  * Joining by invitation shows the whole history (a group is a shared room, like Slack channels):
  * the new member's read pointer starts at the latest message so old messages do not count as unread.
  */
-export function createGroupService(deps: Deps, membership: MembershipService, notifications: NotificationService) {
+type GroupServiceParts = {
+  membership: MembershipService;
+  notifications: NotificationService;
+  rateLimits: RateLimits;
+  blocks: BlockService;
+};
+
+export function createGroupService(deps: Deps, { membership, notifications, rateLimits, blocks }: GroupServiceParts) {
   const { orm, bus, clock } = deps;
 
   async function loadGroup(em: EntityManager, groupId: number) {
     const group = await em.findOne(Group, { id: groupId });
     if (!group) throw notFound('Group');
     return group;
+  }
+
+  /** The group, if the caller is a member: one answer (NOT_FOUND) whether it exists or not. */
+  async function loadVisibleGroup(em: EntityManager, groupId: number, userId: number) {
+    const group = await em.findOne(Group, { id: groupId });
+    if (!group || !(await membership.isMember(group.conversation, userId))) throw notFound('Group');
+    return group;
+  }
+
+  /**
+   * Who may be invited by `inviterId`: existing users who did not block them (NOT_FOUND, as for
+   * no such user), with fewer than LIMITS.pendingInvitationsPerInvitee invitations pending from
+   * them. Spends the inviter's and each invitee's invitation budget.
+   */
+  async function admitInvitations(inviterId: number, inviteeIds: readonly number[]) {
+    if (inviteeIds.length === 0) return;
+    const em = orm.em.fork();
+    if ((await em.count(User, { id: { $in: [...inviteeIds] } })) !== inviteeIds.length) throw notFound('User');
+    for (const inviteeId of inviteeIds) if (await blocks.hasBlocked(inviteeId, inviterId)) throw notFound('User');
+    for (const inviteeId of inviteeIds) {
+      const pending = await em.count(Invitation, { inviter: inviterId, invitee: inviteeId, status: 'pending' });
+      if (pending >= LIMITS.pendingInvitationsPerInvitee) {
+        throw new DomainError('TOO_MANY_REQUESTS', `At most ${LIMITS.pendingInvitationsPerInvitee} of your invitations may wait for one user's answer`);
+      }
+    }
+    await rateLimits.consume('invite', inviterId, inviteeIds.length);
+    for (const inviteeId of inviteeIds) await rateLimits.consume('invited', inviteeId);
   }
 
   async function announceConversation(userId: number, conversationId: number) {
@@ -90,7 +127,24 @@ export function createGroupService(deps: Deps, membership: MembershipService, no
     membership.invalidate(conversationId);
     await bus.publish(topics.conversation(conversationId), { type: 'members', conversationId, userId, change });
     await bus.publish(topics.inbox(userId), { type: 'removed', conversationId });
+    // A relationship ended: every open presence watch on either side re-checks whom it may see.
+    await blocks.announce(userId, ...(deleted ? [] : await membership.members(conversationId)));
     return { deleted };
+  }
+
+  async function insertInvitation(group: GroupEntity, inviterId: number, inviteeId: number): Promise<InvitationDTO> {
+    const em = orm.em.fork();
+    const groupId = group.id;
+    const data = { group: groupId, inviter: inviterId, invitee: inviteeId, status: 'pending' as const, createdAt: new Date(clock.now()), respondedAt: null };
+    const invitation = { ...data, id: Number(await em.insert(Invitation, data)) };
+    const [dto] = await invitationDTOs(em, [invitation]);
+    await notifications.create({
+      userId: inviteeId,
+      type: 'group.invitation',
+      groupId,
+      content: { title: `${dto!.inviter.username} invited you to ${group.name}`, actorId: inviterId, data: { invitationId: invitation.id } },
+    });
+    return dto!;
   }
 
   const service = {
@@ -121,6 +175,7 @@ export function createGroupService(deps: Deps, membership: MembershipService, no
       });
       membership.invalidate(conversationId);
       for (const userId of members) await announceConversation(userId, conversationId);
+      if (members.length > 0) await blocks.announce(ownerId, ...members); // new co-members: presence watches re-check
       const [mine] = await conversationDTOs(orm.em.fork(), ownerId, [conversationId]);
       return mine!;
     },
@@ -128,34 +183,31 @@ export function createGroupService(deps: Deps, membership: MembershipService, no
     /** `group.create`: the caller owns it; named users are invited, not added. */
     async create(ownerId: number, name: string, inviteIds: readonly number[] = []): Promise<{ group: GroupDTO; invitations: InvitationDTO[] }> {
       const invitees = [...new Set(inviteIds)].filter((id) => id !== ownerId);
-      if (invitees.length > 0 && (await orm.em.fork().count(User, { id: { $in: invitees } })) !== invitees.length) throw notFound('User');
+      await rateLimits.consume('groupCreate', ownerId);
+      // Every invitation is admitted before the group exists: a refused create stores nothing.
+      await admitInvitations(ownerId, invitees);
       const conversation = await service.createWithMembers(ownerId, name, []);
+      const created = await loadGroup(orm.em.fork(), conversation.groupId!);
       const invitations: InvitationDTO[] = [];
-      for (const userId of invitees) invitations.push(await service.invite(ownerId, conversation.groupId!, userId));
-      const [group] = await groupDTOs(orm.em.fork(), [await loadGroup(orm.em.fork(), conversation.groupId!)]);
+      for (const userId of invitees) invitations.push(await insertInvitation(created, ownerId, userId));
+      const [group] = await groupDTOs(orm.em.fork(), [created]);
       return { group: group!, invitations };
     },
 
     /** Any member may invite; inviting a member or someone already invited is a CONFLICT. */
     async invite(inviterId: number, groupId: number, inviteeId: number): Promise<InvitationDTO> {
       const em = orm.em.fork();
-      const group = await loadGroup(em, groupId);
-      await membership.assertMember(group.conversation, inviterId);
-      if (!(await em.count(User, { id: inviteeId }))) throw notFound('User');
-      if (await membership.isMember(group.conversation, inviteeId)) throw conflict('Already a member of this group');
+      const group = await loadVisibleGroup(em, groupId, inviterId);
+      if (inviteeId === inviterId) throw conflict('Already a member of this group');
+      if (await membership.isMember(group.conversation, inviteeId)) {
+        // A member the inviter is blocked by must look like no such user, not like a member.
+        if (await blocks.hasBlocked(inviteeId, inviterId)) throw notFound('User');
+        throw conflict('Already a member of this group');
+      }
       if (await em.count(Invitation, { group: groupId, invitee: inviteeId, status: 'pending' })) throw conflict('Already invited to this group');
-      const data = { group: groupId, inviter: inviterId, invitee: inviteeId, status: 'pending' as const, createdAt: new Date(clock.now()), respondedAt: null };
-      const invitation = { ...data, id: Number(await em.insert(Invitation, data)) };
-      const [dto] = await invitationDTOs(em, [invitation]);
-      await notifications.create({
-        userId: inviteeId,
-        type: 'group.invitation',
-        groupId,
-        content: { title: `${dto!.inviter.username} invited you to ${group.name}`, actorId: inviterId, data: { invitationId: invitation.id } },
-      });
-      return dto!;
+      await admitInvitations(inviterId, [inviteeId]);
+      return insertInvitation(group, inviterId, inviteeId);
     },
-
     /** The invitee accepts (joins the group conversation) or declines a pending invitation. */
     async respond(userId: number, invitationId: number, accept: boolean): Promise<{ invitation: InvitationDTO; group: GroupDTO | null }> {
       const em = orm.em.fork();
@@ -178,6 +230,7 @@ export function createGroupService(deps: Deps, membership: MembershipService, no
       if (!accept) return { invitation: dto!, group: null };
       membership.invalidate(group.conversation);
       await bus.publish(topics.conversation(group.conversation), { type: 'members', conversationId: group.conversation, userId, change: 'joined' });
+      await blocks.announce(...(await membership.members(group.conversation))); // a relationship began
       await announceConversation(userId, group.conversation);
       await notifications.create({
         userId: invitation.inviter,
@@ -192,14 +245,12 @@ export function createGroupService(deps: Deps, membership: MembershipService, no
 
     /** The owner leaving hands ownership to the longest-standing member, or deletes the group when alone. */
     async leave(userId: number, groupId: number): Promise<{ deleted: boolean }> {
-      const group = await loadGroup(orm.em.fork(), groupId);
-      await membership.assertMember(group.conversation, userId);
+      const group = await loadVisibleGroup(orm.em.fork(), groupId, userId);
       return dropMember(group, userId, 'left');
     },
 
     async removeMember(ownerId: number, groupId: number, userId: number): Promise<{ ok: true }> {
-      const group = await loadGroup(orm.em.fork(), groupId);
-      await membership.assertMember(group.conversation, ownerId);
+      const group = await loadVisibleGroup(orm.em.fork(), groupId, ownerId);
       if (group.owner !== ownerId) throw forbidden('Only the owner can remove members');
       if (userId === ownerId) throw badRequest('Use group.leave to leave your own group');
       if (!(await membership.isMember(group.conversation, userId))) throw notFound('Member');
@@ -210,8 +261,7 @@ export function createGroupService(deps: Deps, membership: MembershipService, no
 
     async members(userId: number, groupId: number): Promise<GroupMemberDTO[]> {
       const em = orm.em.fork();
-      const group = await loadGroup(em, groupId);
-      await membership.assertMember(group.conversation, userId);
+      const group = await loadVisibleGroup(em, groupId, userId);
       const rows = await em.find(Membership, { conversation: group.conversation }, { orderBy: { joinedAt: 'asc', id: 'asc' } });
       const users = new Map((await em.find(User, { id: { $in: rows.map((r) => r.user) } })).map((u) => [u.id, u]));
       return rows.map((row) => ({ ...toUserDTO(users.get(row.user)!), role: row.role, joinedAt: row.joinedAt.toISOString() }));

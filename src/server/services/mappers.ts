@@ -1,10 +1,12 @@
 import type { MessageDTO, UserDTO } from '../../shared/dto.js';
 import type { MessageEntity, UserEntity } from '../db/entities.js';
 
-export const toUserDTO = (user: Pick<UserEntity, 'id' | 'username'>): UserDTO => ({
-  id: user.id,
-  username: user.username,
-});
+type UserRow = Pick<UserEntity, 'id' | 'username'> & Partial<Pick<UserEntity, 'displayName' | 'avatarUrl'>>;
+
+export const toUserDTO = (user: UserRow): UserDTO =>
+  user.avatarUrl
+    ? { id: user.id, username: user.displayName ?? user.username, avatarUrl: user.avatarUrl }
+    : { id: user.id, username: user.displayName ?? user.username };
 
 export const toMessageDTO = (message: MessageEntity): MessageDTO => ({
   id: message.id,

@@ -4,7 +4,6 @@ import type { TimerHandle } from '../clock.js';
 import { User } from '../db/entities.js';
 import type { ConnectionRegistry } from './connections.js';
 import type { Deps } from './deps.js';
-import { forbidden } from './errors.js';
 
 /**
  * Who is online. The in-memory store is per process; for several instances a shared store
@@ -88,25 +87,41 @@ export function createPresenceService(
     graceTimers.set(userId, clock.setTimeout(() => void goOffline(userId).catch(report), config.timings.presenceGraceMs));
   });
 
-  /** Users who share a conversation (direct or group) with `userId`. */
+  /**
+   * Whose presence `userId` may see: users who share a group with them, or a conversation in
+   * which both have written (opening a direct chat alone shows nothing), and neither blocked
+   * the other. The README states the rule.
+   */
   async function contactsOf(userId: number): Promise<number[]> {
     const rows = await orm.em.fork().execute<Array<{ userId: number }>>(
       `SELECT DISTINCT theirs.user_id AS "userId" FROM memberships mine
-       JOIN memberships theirs ON theirs.conversation_id = mine.conversation_id
-       WHERE mine.user_id = ? AND theirs.user_id <> ?`,
-      [userId, userId],
+       JOIN memberships theirs ON theirs.conversation_id = mine.conversation_id AND theirs.user_id <> mine.user_id
+       JOIN conversations c ON c.id = mine.conversation_id
+       WHERE mine.user_id = ?
+         AND (c.kind = 'group'
+              OR (EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id AND m.sender_id = mine.user_id)
+                  AND EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id AND m.sender_id = theirs.user_id)))
+         AND NOT EXISTS (SELECT 1 FROM blocks b
+                         WHERE (b.blocker_id = theirs.user_id AND b.blocked_id = mine.user_id)
+                            OR (b.blocker_id = mine.user_id AND b.blocked_id = theirs.user_id))`,
+      [userId],
     );
     return rows.map((row) => Number(row.userId));
   }
 
   return {
-    /** Who the caller may watch: the requested users if all are contacts (FORBIDDEN otherwise), else every contact. */
-    async watchable(userId: number, requested?: readonly number[]): Promise<number[]> {
-      const contacts = new Set(await contactsOf(userId));
-      if (!requested) return [...contacts];
-      const wanted = [...new Set(requested)].filter((id) => id !== userId);
-      if (wanted.some((id) => !contacts.has(id))) throw forbidden('You can only watch users you share a conversation with');
-      return wanted;
+    /** Users whose presence `userId` may see now (re-read when a relationship ends). */
+    contactsOf,
+
+    /** The users a watch listens to (the requested ones, or every contact), and those of them the caller may see now. */
+    async watchable(userId: number, requested?: readonly number[]): Promise<{ watched: number[]; visible: number[] }> {
+      const contacts = await contactsOf(userId);
+      if (!requested) return { watched: contacts, visible: contacts };
+      const watched = [...new Set(requested)].filter((id) => id !== userId);
+      const visible = new Set(contacts);
+      // Users the caller may not see are left out, whether they exist or not (no oracle, and
+      // a blocked user learns nothing); they appear if a relationship begins while watching.
+      return { watched, visible: watched.filter((id) => visible.has(id)) };
     },
 
     /** Of these users, who is online through another instance (none without a shared store). */

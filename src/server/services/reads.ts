@@ -20,9 +20,9 @@ export function createReadService({ orm, bus }: Deps, membership: MembershipServ
     async markRead(userId: number, messageId: number): Promise<ReadResultDTO> {
       const em = orm.em.fork();
       const message = await em.findOne(Message, { id: messageId }, { fields: ['conversation', 'seq'] });
-      if (!message) throw notFound('Message');
+      // A message of someone else's conversation is as missing as one that never existed.
+      if (!message || !(await membership.isMember(message.conversation, userId))) throw notFound('Message');
       const conversationId = message.conversation;
-      await membership.assertMember(conversationId, userId);
       const moved = await em.nativeUpdate(
         Membership,
         { conversation: conversationId, user: userId, lastReadSeq: { $lt: message.seq } },

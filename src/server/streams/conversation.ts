@@ -32,10 +32,12 @@ export async function openConversationStream(deps: AppDeps, { userId, conversati
   );
   // A late subscriber first learns who is typing now (taken after listening: a change in
   // between arrives again live, and typing events are idempotent).
+  // Who blocked this subscriber: their typing is not shown to them (a live set, see blocks.ts).
+  const blockers = await deps.services.blocks.blockersOf(userId);
   const typing = (await typistsOrNone(deps.services, conversationId))
-    .filter((typist) => typist !== userId)
+    .filter((typist) => typist !== userId && !blockers.has(typist))
     .map((typist): ConversationEvent => ({ type: 'typing', conversationId, userId: typist, typing: true }));
-  return new LiveStream(live, new ConversationStreamLogic(deps.services, deps.orm, userId, conversationId, start, lastEventId != null, typing));
+  return new LiveStream(live, new ConversationStreamLogic(deps.services, deps.orm, userId, conversationId, start, lastEventId != null, typing, blockers));
 }
 
 type Out = TrackedEnvelope<ConversationEvent[]>;
@@ -52,6 +54,7 @@ class ConversationStreamLogic implements StreamLogic<ConversationEvent, Out> {
     private cursor: number,
     private replayFirst: boolean,
     private typing: ConversationEvent[] | null,
+    private readonly blockers: ReadonlySet<number>,
   ) {}
 
   async start(out: StreamOutput<Out>) {
@@ -74,6 +77,10 @@ class ConversationStreamLogic implements StreamLogic<ConversationEvent, Out> {
     return this.deliver(batch, 0, [], out);
   }
 
+  private hidesTypingOf(typistId: number): boolean {
+    return typistId === this.userId || (this.blockers.size > 0 && this.blockers.has(typistId));
+  }
+
   /** True, and the cursor moved to the batch's last message, if `deliver` would keep every event unchanged. */
   private allNew(batch: ConversationEvent[]): boolean {
     let cursor = this.cursor;
@@ -81,7 +88,7 @@ class ConversationStreamLogic implements StreamLogic<ConversationEvent, Out> {
       if (event.type === 'message') {
         if (event.message.seq !== cursor + 1) return false;
         cursor = event.message.seq;
-      } else if (event.type === 'typing' && event.userId === this.userId) return false;
+      } else if (event.type === 'typing' && this.hidesTypingOf(event.userId)) return false;
     }
     this.cursor = cursor;
     return true;
@@ -94,7 +101,7 @@ class ConversationStreamLogic implements StreamLogic<ConversationEvent, Out> {
     if (overflowed) {
       await this.replayInto(out);
       // Typing events were dropped too (a Redis blip): who types now, as a late subscriber learns it.
-      const typing = (await typistsOrNone(this.services, this.conversationId)).filter((typist) => typist !== this.userId);
+      const typing = (await typistsOrNone(this.services, this.conversationId)).filter((typist) => !this.hidesTypingOf(typist));
       if (typing.length > 0) out.emit(tracked(String(this.cursor), typing.map((userId): ConversationEvent => ({ type: 'typing', conversationId: this.conversationId, userId, typing: true }))));
     }
     return this.deliver(batch, 0, [], out);
@@ -110,8 +117,8 @@ class ConversationStreamLogic implements StreamLogic<ConversationEvent, Out> {
         // A gap (dropped or reordered by a transport): fill it from the database first.
         if (seq > this.cursor + 1) return this.fillGap(batch, index, kept, out);
         this.cursor = seq;
-      } else if (event.type === 'typing' && event.userId === this.userId) {
-        continue; // the typist does not hear its own typing
+      } else if (event.type === 'typing' && this.hidesTypingOf(event.userId)) {
+        continue; // the typist does not hear its own typing, nor anyone a blocker's
       }
       kept.push(event);
     }
