@@ -30,7 +30,7 @@ export function clusterClient(base: string, cookie: string) {
       splitLink({
         condition: (op) => op.type === 'subscription',
         true: wsLink({ client: wsClient }),
-        false: httpBatchLink({ url: `${base}/trpc`, headers: () => headers }),
+        false: httpBatchLink({ url: `${base}/trpc`, headers: () => headers, maxItems: 10 }),
       }),
     ],
   });
