@@ -80,7 +80,6 @@ describe.skipIf(!run)('web app on two instances behind nginx', () => {
     await pageA.getByRole('heading', { name: bob.username }).waitFor(WAIT);
     await pageB.locator('.conversation', { hasText: alice.username }).first().click(WAIT);
     await pageB.getByRole('heading', { name: alice.username }).waitFor(WAIT);
-    await pageA.getByTestId('peer-presence').getByText('online').waitFor(WAIT);
 
     const composer = pageA.getByLabel('Message', { exact: true });
     await composer.click();
@@ -89,6 +88,15 @@ describe.skipIf(!run)('web app on two instances behind nginx', () => {
     await pageA.keyboard.press('Enter');
     await pageB.locator('.message.theirs', { hasText: 'Across instances' }).waitFor(WAIT);
     await pageA.locator('.message.mine .status', { hasText: 'Seen' }).waitFor(WAIT);
+    // Presence is shared once both have written (README, "who sees whose presence"): bob answers,
+    // and each page sees the other online, across the two instances.
+    const reply = pageB.getByLabel('Message', { exact: true });
+    await reply.click();
+    await pageB.keyboard.type('Hello from the other instance');
+    await pageB.keyboard.press('Enter');
+    await pageA.locator('.message.theirs', { hasText: 'Hello from the other instance' }).waitFor(WAIT);
+    await pageA.getByTestId('peer-presence').getByText('online').waitFor(WAIT);
+    await pageB.getByTestId('peer-presence').getByText('online').waitFor(WAIT);
     await screenshot(pageB, 'cluster-two-instances');
     expect(await pageB.locator('.message', { hasText: 'Across instances' }).count()).toBe(1);
     // Neither page moved while this ran: the two sockets really were on two instances.
