@@ -86,6 +86,14 @@ export function createBlockService({ orm, bus, clock }: Deps) {
 
     /** Open presence watches of these users re-check whom they may see. */
     announce,
+
+    /** A block or unblock made on another instance (services/cluster.ts): the cached set follows it. */
+    applyRemote(blockerId: number, blockedId: number, blocked: boolean): void {
+      changed(blockedId);
+      const blockers = blockersByUser.get(blockedId);
+      if (blocked) blockers?.add(blockerId);
+      else blockers?.delete(blockerId);
+    },
   };
   return service;
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { topics } from '../bus/topics.js';
 import type { Topic } from '../bus/types.js';
+import type { BlockService } from './blocks.js';
 import type { ConnectionRegistry } from './connections.js';
 import type { MembershipService } from './membership.js';
 import type { Deps } from './deps.js';
@@ -17,7 +18,9 @@ export type ClusterEvent =
    */
   | { type: 'membership-changed'; conversationId: number; formerMembers?: number[] }
   /** A session was signed out: close its sockets, wherever they are open. */
-  | { type: 'session-ended'; sessionId: string };
+  | { type: 'session-ended'; sessionId: string }
+  /** A block was made or lifted: the cached blocker sets follow (services/blocks.ts). */
+  | { type: 'block-changed'; blockerId: number; blockedId: number; blocked: boolean };
 
 /** As it travels: which instance announced it (that one applied it already). */
 type Announced = ClusterEvent & { from: string };
@@ -69,12 +72,24 @@ export function createClusterEvents({ bus, logger }: Pick<Deps, 'bus' | 'logger'
 export type ClusterEvents = ReturnType<typeof createClusterEvents>;
 
 /**
- * Membership invalidations and logouts apply here at once, as before, and on every other instance
- * when the event reaches it: a member removed on A stops receiving on B, a signed-out session's
- * sockets close wherever they are open. (Session expiry needs nothing: each instance closes its
+ * Membership invalidations, logouts and blocks apply here at once, as before, and on every other
+ * instance when the event reaches it: a member removed on A stops receiving on B, a signed-out
+ * session's sockets close wherever they are open, a block made on A hides typing on B. (Session expiry needs nothing: each instance closes its
  * own sockets by their session's expiry.)
  */
-export function shareAcrossInstances(cluster: ClusterEvents, membership: MembershipService, connections: ConnectionRegistry): void {
+export function shareAcrossInstances(cluster: ClusterEvents, membership: MembershipService, connections: ConnectionRegistry, blocks: BlockService): void {
+  const { block, unblock } = { block: blocks.block, unblock: blocks.unblock };
+  blocks.block = async (blockerId, blockedId) => {
+    const done = await block(blockerId, blockedId);
+    cluster.announce({ type: 'block-changed', blockerId, blockedId, blocked: true });
+    return done;
+  };
+  blocks.unblock = async (blockerId, blockedId) => {
+    const done = await unblock(blockerId, blockedId);
+    cluster.announce({ type: 'block-changed', blockerId, blockedId, blocked: false });
+    return done;
+  };
+  cluster.on('block-changed', ({ blockerId, blockedId, blocked }) => blocks.applyRemote(blockerId, blockedId, blocked));
   const { invalidate, closeSession } = { invalidate: membership.invalidate, closeSession: connections.closeSession };
   membership.invalidate = (conversationId) => {
     const former = membership.cached(conversationId);

@@ -34,10 +34,10 @@ export function createServices(deps: Deps, options: ServiceOptions = {}) {
   const cluster = createClusterEvents(deps);
   const connections = createConnectionRegistry();
   const membership = createMembershipService(deps);
-  shareAcrossInstances(cluster, membership, connections);
   const inboxFanout = startInboxFanout(deps, membership);
   const auth = createAuthService(deps, createSignInGuard(rateLimits, deps.metrics));
   const blocks = createBlockService(deps);
+  shareAcrossInstances(cluster, membership, connections, blocks);
   const users = createUserService(deps, blocks);
   const externalUsers = createExternalUserService(deps);
   const conversations = createConversationService(deps, membership, blocks);
