@@ -19,15 +19,23 @@ export async function openTestRedis(prefix = `test:${randomUUID()}:`) {
     /** Another connection on the same prefix: another instance. */
     open,
     async cleanup() {
-      const admin = await openRedis({ url: REDIS_URL, connectTimeoutMs: 5_000 });
-      let cursor = '0';
-      do {
-        const [next, keys] = await admin.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-        cursor = next;
-        if (keys.length > 0) await admin.del(...keys);
-      } while (cursor !== '0');
-      admin.disconnect();
+      await deleteRedisKeys(prefix);
       for (const client of clients) client.disconnect();
     },
   };
+}
+
+/** Removes every key under `prefix` (a test's own), through a connection of its own. */
+export async function deleteRedisKeys(prefix: string): Promise<void> {
+  const admin = await openRedis({ url: REDIS_URL, connectTimeoutMs: 5_000 });
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await admin.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await admin.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    admin.disconnect();
+  }
 }

@@ -4,7 +4,7 @@ import { rmSync } from 'node:fs';
 import { createServer as createNetServer } from 'node:net';
 import { join } from 'node:path';
 import pg from 'pg';
-import { REDIS_URL } from '../redis-helpers.js';
+import { deleteRedisKeys, REDIS_URL } from '../redis-helpers.js';
 import { spawnServer } from '../server-process.js';
 
 /**
@@ -164,19 +164,7 @@ export async function startCluster(count = 3, env: Record<string, string> = {}) 
         return instance.exited;
       }));
       await database.drop();
-      await deleteKeys(redisPrefix);
+      await deleteRedisKeys(redisPrefix);
     },
   };
-}
-
-async function deleteKeys(prefix: string) {
-  const { openRedis } = await import('../../src/server/redis/client.js');
-  const admin = await openRedis({ url: REDIS_URL, connectTimeoutMs: 5_000 });
-  let cursor = '0';
-  do {
-    const [next, keys] = await admin.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await admin.del(...keys);
-  } while (cursor !== '0');
-  admin.disconnect();
 }
