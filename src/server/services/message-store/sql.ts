@@ -12,7 +12,14 @@ import type { IdempotencyKey, MessageStore, NewMessageRow } from './types.js';
 
 const COLUMNS_PER_ROW = 6;
 
-export function sharedMessageStatements(orm: Orm): Omit<MessageStore, 'soleWriter' | 'runBatch'> {
+export type ReturnedRow = { id: number; conversation: number; seq: number };
+
+export type SharedMessageStatements = Omit<MessageStore, 'soleWriter' | 'runBatch'> & {
+  insertSql(count: number): string;
+  insertParams(rows: readonly NewMessageRow[], createdAt: Date): unknown[];
+};
+
+export function sharedMessageStatements(orm: Orm): SharedMessageStatements {
   const platform = orm.em.getPlatform();
   const meta = orm.getMetadata().get(Message.meta.className);
   const quote = (name: string) => platform.quoteIdentifier(name);
@@ -27,7 +34,26 @@ export function sharedMessageStatements(orm: Orm): Omit<MessageStore, 'soleWrite
   const row = `(${new Array(COLUMNS_PER_ROW).fill('?').join(', ')})`;
   const list = (count: number) => new Array(count).fill('?').join(', ');
 
+  /** The multi-row INSERT for `count` rows, returning each row's id, conversation and seq. */
+  const insertSql = (count: number) => insertHead + new Array(count).fill(row).join(', ') + insertTail;
+  const insertParams = (rows: readonly NewMessageRow[], at: Date): unknown[] => {
+    const stamp = platform.processDateProperty(at);
+    const params: unknown[] = new Array(rows.length * COLUMNS_PER_ROW);
+    let index = 0;
+    for (const message of rows) {
+      params[index++] = message.conversationId;
+      params[index++] = message.seq;
+      params[index++] = message.senderId;
+      params[index++] = message.content;
+      params[index++] = message.clientMessageId;
+      params[index++] = stamp;
+    }
+    return params;
+  };
+
   return {
+    insertSql,
+    insertParams,
     async lastSeqs(tx, conversationIds) {
       const rows = await tx.execute<Array<{ conversation: number; lastSeq: number | null }>>(
         `SELECT ${conversation} AS ${quote('conversation')}, max(${seq}) AS ${quote('lastSeq')} FROM ${table}
@@ -48,29 +74,18 @@ export function sharedMessageStatements(orm: Orm): Omit<MessageStore, 'soleWrite
 
     async insert(tx, rows: readonly NewMessageRow[], at: Date): Promise<number[]> {
       if (rows.length === 0) return [];
-      const stamp = platform.processDateProperty(at);
-      const params: unknown[] = new Array(rows.length * COLUMNS_PER_ROW);
-      let index = 0;
-      for (const message of rows) {
-        params[index++] = message.conversationId;
-        params[index++] = message.seq;
-        params[index++] = message.senderId;
-        params[index++] = message.content;
-        params[index++] = message.clientMessageId;
-        params[index++] = stamp;
-      }
-      const returned = await tx.execute<Array<{ id: number; conversation: number; seq: number }>>(
-        insertHead + new Array(rows.length).fill(row).join(', ') + insertTail,
-        params,
-        'all',
-      );
-      // RETURNING order is not guaranteed: match rows by (conversation, seq), which is unique.
-      const idBySlot = new Map(returned.map((stored) => [`${stored.conversation}:${stored.seq}`, Number(stored.id)]));
-      return rows.map((message) => {
-        const stored = idBySlot.get(`${message.conversationId}:${message.seq}`);
-        if (stored === undefined) throw new Error(`insert returned no id for message ${message.conversationId}:${message.seq}`);
-        return stored;
-      });
+      const returned = await tx.execute<ReturnedRow[]>(insertSql(rows.length), insertParams(rows, at), 'all');
+      return idsInRowOrder(rows, returned);
     },
   };
+}
+
+/** RETURNING order is not guaranteed: rows are matched by (conversation, seq), which is unique. */
+export function idsInRowOrder(rows: readonly NewMessageRow[], returned: readonly ReturnedRow[]): number[] {
+  const idBySlot = new Map(returned.map((stored) => [`${stored.conversation}:${stored.seq}`, Number(stored.id)]));
+  return rows.map((message) => {
+    const stored = idBySlot.get(`${message.conversationId}:${message.seq}`);
+    if (stored === undefined) throw new Error(`insert returned no id for message ${message.conversationId}:${message.seq}`);
+    return stored;
+  });
 }
