@@ -37,10 +37,16 @@ export function createSqliteMessageStore(orm: Orm): MessageStore {
     return statement;
   }
 
+  // No transaction per batch, so no EntityManager per batch either (a fork costs more than the
+  // INSERT at everyday rates): this one only runs `lastSeqs`' plain query, which leaves nothing
+  // in its identity map; `findStored`, which loads entities, gets a fork of its own.
+  const batchEm = orm.em.fork();
+
   return {
     soleWriter: true,
-    runBatch: (work) => work(orm.em.fork()),
+    runBatch: (work) => work(batchEm),
     ...statements,
+    findStored: (_tx, keys) => statements.findStored(orm.em.fork(), keys),
     async insert(_tx, rows, createdAt) {
       if (rows.length === 0) return [];
       const connection = await client.acquireConnection();
