@@ -22,3 +22,12 @@ export function reportInternalError(logger: Logger, error: { cause?: unknown }, 
   logger.error({ err: error.cause ?? error, path, requestId }, 'procedure failed');
   return requestId;
 }
+
+/** The `onError` of every transport: internal errors logged under their request id, refusals at debug. */
+export const requestErrorLogger =
+  (logger: Logger) =>
+  ({ error, path }: { error: { code: string; message: string; cause?: unknown }; path?: string }) => {
+    // Logged under the request id the client receives (errorFormatter in trpc.ts).
+    if (error.code === 'INTERNAL_SERVER_ERROR') reportInternalError(logger, error, path);
+    else logger.debug({ code: error.code, path, message: error.message }, 'request refused');
+  };

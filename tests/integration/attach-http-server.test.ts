@@ -9,6 +9,7 @@ import type { Duplex } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { attachWebSocket, createChatHttpHandler, createServer, type AttachedSocket, type RealtimeServer } from '../../src/server/index.js';
+import { DEFAULT_CONNECTION_LIMITS } from '../../src/server/config.js';
 import { RELAXED_LIMITS } from '../helpers.js';
 import { socketProbe } from './probes.js';
 
@@ -22,9 +23,14 @@ describe('chat attached to an existing http.Server', () => {
 
   beforeAll(async () => {
     chat = await createServer({
-      config: { databasePath: ':memory:', logLevel: 'silent', seedDemo: false },
+      // Expired identities are swept every 100 ms here (a minute by default).
+      config: { databasePath: ':memory:', logLevel: 'silent', seedDemo: false, connectionLimits: { ...DEFAULT_CONNECTION_LIMITS, sessionCheckMs: 100 } },
       rateLimits: RELAXED_LIMITS,
-      identity: ({ headers }) => (headers['x-host-user'] ? { externalId: String(headers['x-host-user']), name: `user ${headers['x-host-user']}` } : null),
+      identity: ({ headers }) => {
+        if (!headers['x-host-user']) return null;
+        const expiresInMs = Number(headers['x-expires-in-ms'] ?? 0);
+        return { externalId: String(headers['x-host-user']), name: `user ${headers['x-host-user']}`, ...(expiresInMs ? { expiresAt: Date.now() + expiresInMs } : {}) };
+      },
     });
     const chatHttp = createChatHttpHandler(chat, { basePath: '/chat/' });
     server.on('request', (req, res) => {
@@ -61,5 +67,12 @@ describe('chat attached to an existing http.Server', () => {
     ]);
     expect(outcome).toBe('untouched');
     other.terminate();
+  });
+
+  it("closes an attached socket with 4001 when the host's identity for it expires, as the built-in server does", async () => {
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/chat/socket`, { headers: { 'x-host-user': '9', 'x-expires-in-ms': '500' } });
+    const closed = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)));
+    await new Promise((resolve) => ws.once('open', resolve));
+    expect(await closed).toBe(4001);
   });
 });

@@ -2,6 +2,7 @@
  * Mounting the chat in a host's tRPC app: `router({ ...hostRouters, chat: chatRouter })`, with the
  * host's context carrying ours under `chat`, built by `createChatContext`.
  */
+import { clientAddress } from '../http/client-address.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ExternalUser } from '../../shared/integration.js';
 import { externalUserSchema } from '../../shared/integration.js';
@@ -55,7 +56,7 @@ export async function createChatContext(app: ChatApp, source: ChatContextSource 
 
 /** The same, for a WebSocket connection whose identity was resolved at its upgrade (see attach.ts). */
 export function chatContextForSocket(app: ChatApp, identity: Identity, req: IncomingMessage): Context {
-  return markChatContext(createContextInner(app.deps, identity, { kind: 'ws', ip: req.socket?.remoteAddress ?? null, cookies: null }));
+  return markChatContext(createContextInner(app.deps, identity, { kind: 'ws', ip: clientAddress(req, app.deps.config.trustProxy), cookies: null }));
 }
 
 async function identityFrom(app: ChatApp, { req, user, service }: ChatContextSource): Promise<Identity> {
