@@ -116,16 +116,21 @@ export function serveSocketEndpoint<TRouter extends AnyTRPCRouter>(deps: AppDeps
       clearInterval(sessionWatch);
       handler.stop();
       handler.broadcastReconnectNotification();
-      const socketsClosed = Promise.all([...wss.clients].map((client) => new Promise((resolve) => client.once('close', resolve))));
-      for (const client of wss.clients) client.close(1001, 'server shutting down');
-      await new Promise<void>((resolve) => wss.close(() => resolve()));
-      // A client that does not answer the close frame is cut after a short while, not ws's 30 s.
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([socketsClosed, new Promise((resolve) => (timer = setTimeout(resolve, SHUTDOWN_SOCKET_GRACE_MS)))]);
-      clearTimeout(timer);
-      for (const client of wss.clients) client.terminate();
+      await closeSockets(wss);
     },
   };
+}
+
+/** Closes every socket with 1001 and waits for them, cutting those that do not answer in time. */
+async function closeSockets(wss: WebSocketServer) {
+  const socketsClosed = Promise.all([...wss.clients].map((client) => new Promise((resolve) => client.once('close', resolve))));
+  for (const client of wss.clients) client.close(1001, 'server shutting down');
+  await new Promise<void>((resolve) => wss.close(() => resolve()));
+  // A client that does not answer the close frame is cut after a short while, not ws's 30 s.
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([socketsClosed, new Promise((resolve) => (timer = setTimeout(resolve, SHUTDOWN_SOCKET_GRACE_MS)))]);
+  clearTimeout(timer);
+  for (const client of wss.clients) client.terminate();
 }
 
 function refuse(socket: Duplex, status: string) {

@@ -2,7 +2,7 @@ import { ConstraintViolationException } from '@mikro-orm/core';
 import type { MessageDTO } from '../../shared/dto.js';
 import type { Deps } from './deps.js';
 import { conflict } from './errors.js';
-import { messageStoreFor, type NewMessageRow } from './message-store/index.js';
+import { messageStoreFor, type MessageStore, type NewMessageRow } from './message-store/index.js';
 import { SequenceCounter } from './sequence-counter.js';
 
 export type SendRequest = {
@@ -74,7 +74,7 @@ export function createMessageWriter({ orm, clock, logger }: Deps, { onCommitted,
   async function commit(batch: Pending[], lookUpRetries: boolean): Promise<void> {
     let outcomes: Outcome[];
     try {
-      outcomes = await write(batch, lookUpRetries);
+      outcomes = await writeBatch(store, counter, clock, batch, lookUpRetries);
     } catch (error) {
       counter.forget(batch.map((item) => item.conversationId));
       if (!lookUpRetries) return commit(batch, true);
@@ -104,37 +104,6 @@ export function createMessageWriter({ orm, clock, logger }: Deps, { onCommitted,
       .catch((error: unknown) => logger.error({ err: error }, 'publishing committed messages failed'));
   }
 
-  async function write(batch: Pending[], lookUpRetries: boolean): Promise<Outcome[]> {
-    return store.runBatch(async (tx) => {
-      const stored = new Map<string, MessageDTO>();
-      if (lookUpRetries) for (const message of await store.findStored(tx, batch)) stored.set(keyOf(message), message);
-      // The first of each key not stored yet is inserted; a repeat in the same batch gets its answer.
-      const firstIndexOf = new Map<string, number>();
-      const fresh: number[] = [];
-      batch.forEach((item, index) => {
-        const key = keyOf(item);
-        if (stored.has(key) || firstIndexOf.has(key)) return;
-        firstIndexOf.set(key, index);
-        fresh.push(index);
-      });
-      const seqs = await counter.next(tx, fresh.map((index) => batch[index]!.conversationId));
-      const rows: NewMessageRow[] = fresh.map((index, position) => {
-        const { conversationId, senderId, content, clientMessageId } = batch[index]!;
-        return { conversationId, seq: seqs[position]!, senderId, content, clientMessageId };
-      });
-      const createdAt = new Date(clock.now());
-      const ids = await store.insert(tx, rows, createdAt);
-      const createdAtIso = createdAt.toISOString();
-      const createdByIndex = new Map<number, MessageDTO>();
-      rows.forEach((row, position) => createdByIndex.set(fresh[position]!, { id: ids[position]!, ...row, createdAt: createdAtIso }));
-      return batch.map((item, index): Outcome => {
-        const own = createdByIndex.get(index);
-        if (own) return { ok: true, result: { message: own, created: true } };
-        return sameMessage(stored.get(keyOf(item)) ?? createdByIndex.get(firstIndexOf.get(keyOf(item))!)!, item);
-      });
-    });
-  }
-
   return {
     /** Resolves once every queued send is committed and published (used on shutdown). */
     async idle(): Promise<void> {
@@ -153,6 +122,42 @@ export function createMessageWriter({ orm, clock, logger }: Deps, { onCommitted,
       });
     },
   };
+}
+
+/**
+ * One batch in the store's unit of work: the first of each (sender, clientMessageId) key not
+ * stored yet is inserted with the next sequence of its conversation; a retry (stored before, or
+ * repeated in the batch) gets the stored message or a conflict.
+ */
+async function writeBatch(store: MessageStore, counter: SequenceCounter, clock: Deps['clock'], batch: Pending[], lookUpRetries: boolean): Promise<Outcome[]> {
+  return store.runBatch(async (tx) => {
+    const stored = new Map<string, MessageDTO>();
+    if (lookUpRetries) for (const message of await store.findStored(tx, batch)) stored.set(keyOf(message), message);
+    // The first of each key not stored yet is inserted; a repeat in the same batch gets its answer.
+    const firstIndexOf = new Map<string, number>();
+    const fresh: number[] = [];
+    batch.forEach((item, index) => {
+      const key = keyOf(item);
+      if (stored.has(key) || firstIndexOf.has(key)) return;
+      firstIndexOf.set(key, index);
+      fresh.push(index);
+    });
+    const seqs = await counter.next(tx, fresh.map((index) => batch[index]!.conversationId));
+    const rows: NewMessageRow[] = fresh.map((index, position) => {
+      const { conversationId, senderId, content, clientMessageId } = batch[index]!;
+      return { conversationId, seq: seqs[position]!, senderId, content, clientMessageId };
+    });
+    const createdAt = new Date(clock.now());
+    const ids = await store.insert(tx, rows, createdAt);
+    const createdAtIso = createdAt.toISOString();
+    const createdByIndex = new Map<number, MessageDTO>();
+    rows.forEach((row, position) => createdByIndex.set(fresh[position]!, { id: ids[position]!, ...row, createdAt: createdAtIso }));
+    return batch.map((item, index): Outcome => {
+      const own = createdByIndex.get(index);
+      if (own) return { ok: true, result: { message: own, created: true } };
+      return sameMessage(stored.get(keyOf(item)) ?? createdByIndex.get(firstIndexOf.get(keyOf(item))!)!, item);
+    });
+  });
 }
 
 /** An idempotent retry returns the stored message; reusing its id for another message is a conflict. */
