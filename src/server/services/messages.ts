@@ -1,10 +1,11 @@
 import type { MessageDTO } from '../../shared/dto.js';
 import type { SendInput } from '../../shared/schemas.js';
 import { topics } from '../bus/topics.js';
-import { Conversation, Group } from '../db/entities.js';
+import { Group } from '../db/entities.js';
 import type { BlockService } from './blocks.js';
+import { createDirectChatRules } from './direct-chats.js';
 import type { Deps } from './deps.js';
-import { forbidden, notFound } from './errors.js';
+import { notFound } from './errors.js';
 import type { MembershipService } from './membership.js';
 import { createMessageWriter } from './message-writer.js';
 import { createSingleFlight } from './single-flight.js';
@@ -16,28 +17,7 @@ export type MessageHooks = {
 
 export function createMessageService(deps: Deps, membership: MembershipService, blocks: BlockService, hooks: MessageHooks = {}) {
   const { orm, bus } = deps;
-  // A conversation's kind never changes.
-  const directConversations = new Map<number, boolean>();
-
-  async function isDirect(conversationId: number): Promise<boolean> {
-    let direct = directConversations.get(conversationId);
-    if (direct === undefined) {
-      const conversation = await orm.em.fork().findOne(Conversation, { id: conversationId }, { fields: ['kind'] });
-      directConversations.set(conversationId, (direct = conversation?.kind === 'direct'));
-    }
-    return direct;
-  }
-
-  /** A blocked user cannot write to the blocker in their direct chat (groups they share are not affected). */
-  async function assertNotBlocked(conversationId: number, senderId: number): Promise<void> {
-    const cached = blocks.blockersOf(senderId);
-    const blockers = cached instanceof Promise ? await cached : cached;
-    if (blockers.size === 0) return; // the common case: one map lookup
-    const members = membership.cached(conversationId) ?? (await membership.members(conversationId));
-    for (const blocker of blockers) {
-      if (members.has(blocker) && (await isDirect(conversationId))) throw forbidden('You cannot send to this conversation');
-    }
-  }
+  const directChats = createDirectChatRules(deps, membership, blocks);
   // A group's conversation never changes, so this mapping is safe to keep. Lookups in flight are
   // shared by the callers that miss together.
   const conversationByGroup = new Map<number, number>();
@@ -53,27 +33,10 @@ export function createMessageService(deps: Deps, membership: MembershipService, 
       // per batch so a failing transport is reported.
       const published = messages.map((message) => bus.publish(topics.conversation(message.conversationId), { type: 'message', message } as const));
       hooks.afterPublish?.(messages);
-      noteFirstWords(messages);
+      directChats.noteFirstWords(messages);
       await Promise.all(published);
     },
   });
-
-  // Senders seen writing in each direct chat (by this process): the first message of each side
-  // may make the pair visible to each other's presence watches, which then re-check.
-  const wroteInDirect = new Set<string>();
-  function noteFirstWords(messages: readonly MessageDTO[]) {
-    for (const { conversationId, senderId } of messages) {
-      if (directConversations.get(conversationId) === false) continue; // a group: the common case
-      const key = `${conversationId}:${senderId}`;
-      if (wroteInDirect.has(key)) continue;
-      wroteInDirect.add(key);
-      void announceIfDirect(conversationId).catch((error: unknown) => deps.logger.error({ err: error }, 'presence re-check failed'));
-    }
-  }
-  async function announceIfDirect(conversationId: number) {
-    if (!(await isDirect(conversationId))) return;
-    await blocks.announce(...(await membership.members(conversationId)));
-  }
 
   const service = {
     writer,
@@ -81,7 +44,7 @@ export function createMessageService(deps: Deps, membership: MembershipService, 
     /** Stores and publishes a message; the same clientMessageId from the same sender returns the stored one. */
     async send(senderId: number, { conversationId, content, clientMessageId }: SendInput): Promise<MessageDTO> {
       await membership.assertMember(conversationId, senderId);
-      await assertNotBlocked(conversationId, senderId);
+      await directChats.assertNotBlocked(conversationId, senderId);
       const { message } = await writer.send({ conversationId, senderId, content, clientMessageId });
       return message;
     },
