@@ -134,6 +134,8 @@ export async function cpuMeter(server: ServerProcess) {
  * Connection setup has its own measure (the idle workload). Quiet: under 3 % of a core over one
  * second, twice in a row; at most 20 s.
  */
+const FIRST_STEP_WARMUP_MS = 3_000;
+
 async function settle(server: ServerProcess): Promise<{ pct: number; seconds: number }> {
   let quiet = 0;
   let last = 100;
@@ -217,7 +219,9 @@ export async function runFanout(kind: ServerKind, params: FanoutParams, log: (li
     for (let i = 0; i < plan.length; i++) {
       const { step, rate } = plan[i]!;
       const profileDir = process.env.BENCH_PROFILE_DIR;
-      const warmupMs = params.warmupMs ?? 0;
+      // The first step also warms the JIT up: the send path's first few thousand calls are
+      // compiled and re-optimized (on V8's worker threads), a one-off cost billed to no step.
+      const warmupMs = i === 0 && params.warmupMs ? Math.max(params.warmupMs, FIRST_STEP_WARMUP_MS) : (params.warmupMs ?? 0);
       const running = pool.all<StepResult>('run', { rate: rate === null ? null : rate / params.workers, durationMs: params.stepMs, window: params.window, warmupMs });
       // CPU and profile cover the recorded window, as the latencies do.
       if (warmupMs > 0) await new Promise((resolve) => setTimeout(resolve, warmupMs));
