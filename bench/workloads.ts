@@ -127,6 +127,8 @@ export async function cpuMeter(server: ServerProcess) {
   };
 }
 
+const FIRST_STEP_WARMUP_MS = 3_000;
+
 /**
  * Waits until the server is quiet after connection setup: the garbage of thousands of connections
  * is collected for seconds afterwards (V8's concurrent marking and memory reducer, on its worker
@@ -134,8 +136,6 @@ export async function cpuMeter(server: ServerProcess) {
  * Connection setup has its own measure (the idle workload). Quiet: under 3 % of a core over one
  * second, twice in a row; at most 20 s.
  */
-const FIRST_STEP_WARMUP_MS = 3_000;
-
 async function settle(server: ServerProcess): Promise<{ pct: number; seconds: number }> {
   let quiet = 0;
   let last = 100;
