@@ -138,14 +138,16 @@ export const SERVER_NODE_FLAGS = ['--max-semi-space-size=32'];
 
 /**
  * Every server runs as built JavaScript, as `npm start` runs ours (scripts/build-server.mjs: no
- * tsx, no keepNames), bundled once per benchmark process next to node_modules so that package
- * imports resolve.
+ * tsx, no keepNames), bundled once per benchmark process into this checkout's `.tmp/` (git-ignored),
+ * from where package imports resolve through its node_modules. Not into node_modules itself: git
+ * worktrees share one linked node_modules, and two benchmarks of two worktrees would then run
+ * each other's server code.
  */
 let built: Promise<string> | null = null;
 function buildEntries(): Promise<string> {
   built ??= (async () => {
     const root = fileURLToPath(new URL('..', import.meta.url));
-    const outdir = join(root, 'node_modules', '.cache', 'bench-servers');
+    const outdir = join(root, '.tmp', 'bench-servers');
     const { buildServer } = (await import(pathToFileURL(join(root, 'scripts', 'build-server.mjs')).href)) as {
       buildServer(options: { entryPoints: string[]; outdir: string; outbase: string }): Promise<void>;
     };
