@@ -137,6 +137,13 @@ export type ServerProcess = {
 export const SERVER_NODE_FLAGS = ['--max-semi-space-size=32'];
 
 /**
+ * glibc's malloc settings that `npm start` (package.json) and `npm run cluster` start the server
+ * with, given to every server process alike. Read by glibc when the process starts, so they must
+ * be in its environment at exec (README, "Password hashing keeps memory on glibc").
+ */
+export const SERVER_MALLOC_ENV = { MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '131072' };
+
+/**
  * Every server runs as built JavaScript, as `npm start` runs ours (scripts/build-server.mjs: no
  * tsx, no keepNames), bundled once per benchmark process into this checkout's `.tmp/` (git-ignored),
  * from where package imports resolve through its node_modules. Not into node_modules itself: git
@@ -175,7 +182,7 @@ export async function startServerProcess(kind: ServerKind): Promise<ServerProces
   const extra = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
   const child = spawn(process.execPath, ['--expose-gc', ...SERVER_NODE_FLAGS, ...extra, '--enable-source-maps', entry], {
     stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
-    env: { ...process.env, NODE_ENV: 'production' },
+    env: { ...process.env, ...SERVER_MALLOC_ENV, NODE_ENV: 'production' },
   });
   const port = await new Promise<number>((resolve, reject) => {
     let buffer = '';
