@@ -107,6 +107,13 @@ export function serveControl(handlers: Handlers) {
   process.stdout.write(`PORT ${handlers.port}\n`);
 }
 
+/**
+ * The baselines listen with the backlog our server listens with (src/server/http/server.ts):
+ * with Node's default of 511, the SYNs of a reconnect storm beyond it wait for the clients'
+ * 1, 3, 7 s retries, and the storm measures those instead of the server.
+ */
+export const LISTEN_BACKLOG = 4096;
+
 export type ServerKind = 'trpc' | 'socketio' | 'ws';
 const ENTRIES: Record<ServerKind, string> = {
   trpc: 'server-entry.ts',
