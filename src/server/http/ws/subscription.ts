@@ -4,6 +4,12 @@ import type { JsonRpc, RequestId } from './frames.js';
 import type { Call } from './responder.js';
 
 /**
+ * The abort reason of every ended subscription, made once: `abort()` without one builds a
+ * DOMException, stack trace included, for each (a reconnect storm ends tens of thousands at once).
+ */
+const SUBSCRIPTION_ENDED = new DOMException('The subscription ended', 'AbortError');
+
+/**
  * One open subscription of one socket. Its procedure always gets this subscription's abort
  * signal, and `stop()` both aborts it and calls the iterator's `return()`: a stream ends on
  * whichever it listens to, so no stream can outlive its subscription.
@@ -101,7 +107,7 @@ export class ActiveSubscription<TContext> implements Stoppable, PushSink<unknown
   private forget() {
     const { subscriptions } = this.connection;
     if (subscriptions.get(this.id) === this) subscriptions.delete(this.id);
-    this.ending.abort();
+    this.ending.abort(SUBSCRIPTION_ENDED);
   }
 
   private returnIterator() {
