@@ -5,9 +5,9 @@
  * On SQLite a statement is prepared once per connection and kept: through `em.find` a read costs
  * ~300 µs of the ORM's and knex's work (query building, hydration, a fresh `prepare` every
  * time), through `em.execute` ~30 µs, as a kept statement ~5 µs (BENCHMARKS.md, seventh round).
- * It still borrows the connection from the pool, so it waits for a transaction holding it and
- * never reads what one has not committed. On PostgreSQL a read is a network round trip whatever
- * the client does: it goes through `em.execute`.
+ * It runs only while no one holds the pool's connection (else it waits for it, as any query), so
+ * it never reads what a transaction has not committed. On PostgreSQL a read is a network round
+ * trip whatever the client does: it goes through `em.execute`.
  *
  * Rows come back as the driver gives them: integers as numbers, except PostgreSQL's `count(*)`
  * (a string); datetimes as `Date` on PostgreSQL and epoch ms on SQLite (`dateOf` reads both);
@@ -20,8 +20,13 @@ export type PreparedReads = {
 };
 
 type SqliteStatement = { all(...params: unknown[]): unknown[] };
-type SqliteDatabase = { prepare(sql: string): SqliteStatement };
-type SqlitePool = { acquireConnection(): Promise<SqliteDatabase>; releaseConnection(connection: SqliteDatabase): Promise<unknown> };
+type SqliteDatabase = { prepare(sql: string): SqliteStatement; readonly open: boolean };
+/** knex's client: its tarn pool holds SQLite's one connection. */
+type SqliteClient = {
+  acquireConnection(): Promise<SqliteDatabase>;
+  releaseConnection(connection: SqliteDatabase): Promise<unknown>;
+  pool?: { numUsed(): number };
+};
 
 const readsByOrm = new WeakMap<Orm, PreparedReads>();
 
@@ -39,19 +44,41 @@ function executedReads(orm: Orm): PreparedReads {
 function sqliteReads(orm: Orm): PreparedReads {
   // Per connection object: a pool that replaced its connection starts a fresh cache.
   const statements = new WeakMap<SqliteDatabase, Map<string, SqliteStatement>>();
+  /** The pool's connection, as last borrowed. */
+  let known: SqliteDatabase | null = null;
+
+  function run<Row>(database: SqliteDatabase, sql: string, params: readonly unknown[]): Row[] {
+    let cache = statements.get(database);
+    if (!cache) statements.set(database, (cache = new Map()));
+    let statement = cache.get(sql);
+    if (!statement) cache.set(sql, (statement = database.prepare(sql)));
+    return statement.all(...params.map(sqliteParam)) as Row[];
+  }
+
+  async function borrowed<Row>(client: SqliteClient, sql: string, params: readonly unknown[]): Promise<Row[]> {
+    const database = await client.acquireConnection();
+    try {
+      known = database;
+      return run<Row>(database, sql, params);
+    } finally {
+      await client.releaseConnection(database);
+    }
+  }
+
   return {
-    async all<Row>(sql: string, params: readonly unknown[]): Promise<Row[]> {
-      const pool = orm.em.getConnection().getKnex().client as SqlitePool;
-      const database = await pool.acquireConnection();
-      try {
-        let cache = statements.get(database);
-        if (!cache) statements.set(database, (cache = new Map()));
-        let statement = cache.get(sql);
-        if (!statement) cache.set(sql, (statement = database.prepare(sql)));
-        return statement.all(...params.map(sqliteParam)) as Row[];
-      } finally {
-        await pool.releaseConnection(database);
+    all<Row>(sql: string, params: readonly unknown[]): Promise<Row[]> {
+      const client = orm.em.getConnection().getKnex().client as SqliteClient;
+      // Nobody holds the connection (no transaction, no query between its awaits): a statement run
+      // synchronously, now, cannot interleave with anything, so it needs no turn of the pool
+      // (tarn's acquire costs a timer and several promises). Otherwise wait for it like any query.
+      if (known?.open && client.pool?.numUsed() === 0) {
+        try {
+          return Promise.resolve(run<Row>(known, sql, params));
+        } catch (error) {
+          return Promise.reject(error);
+        }
       }
+      return borrowed<Row>(client, sql, params);
     },
   };
 }
