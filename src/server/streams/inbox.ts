@@ -14,7 +14,7 @@ const REPLAY_PAGE = 500;
 // resumed inbox (the web app always resumes it, from its list's newest message) starts with it.
 const PAGE_AFTER = `SELECT ${MESSAGE_ROW_COLUMNS} FROM messages m
   WHERE m.id > ? AND m.conversation_id IN (SELECT mb.conversation_id FROM memberships mb WHERE mb.user_id = ?)
-  ORDER BY m.id LIMIT ?`;
+  ORDER BY m.id LIMIT ${REPLAY_PAGE}`;
 
 type Options = {
   userId: number;
@@ -78,7 +78,7 @@ class InboxStreamLogic extends CursorStream<InboxBusEvent, InboxEvent> {
   protected async replayInto(out: StreamOutput<Out>) {
     const { userId } = this;
     const reads = preparedReadsOf(this.orm);
-    const pages = pagesAfter(this.cursor, REPLAY_PAGE, (after) => reads.all<MessageRow>(PAGE_AFTER, [after, userId, REPLAY_PAGE]), (row) => Number(row.id));
+    const pages = pagesAfter(this.cursor, REPLAY_PAGE, (after) => reads.all<MessageRow>(PAGE_AFTER, [after, userId]), (row) => Number(row.id));
     for await (const page of pages) {
       this.cursor = page.cursor;
       out.emit(tracked(String(this.cursor), page.rows.map((row) => toInboxEvent(this, { type: 'message', message: messageRowToDTO(row) }))));
