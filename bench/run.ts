@@ -24,7 +24,7 @@ const fanout: FanoutParams = quick
   : { users: 1000, groupSize: 10, rates: [250, 500, 1000, 2000, 5000], stepMs: 5000, warmupMs: 1000, window: 4, workers: 2, halfFlat: true };
 const idle: IdleParams = quick
   ? { counts: [500], workers: 2, concurrency: 100, settleMs: 0, idleCpuMs: 3000 }
-  : { counts: [1000, 5000, 10_000], workers: 2, concurrency: 100, settleMs: 10_000, idleCpuMs: 10_000 };
+  : { counts: [1000, 5000, 10_000], workers: 2, concurrency: 100, settleMs: 10_000, idleCpuMs: 15_000 };
 const storm: StormParams = quick
   ? { users: 200, groupSize: 10, rate: 500, beforeMs: 800, afterMs: 800, workers: 2 }
   : { users: 1000, groupSize: 10, rate: 1000, beforeMs: 3000, afterMs: 2000, workers: 2 };
