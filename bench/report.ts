@@ -104,7 +104,7 @@ export function idleTable(results: Results, params: IdleParams): string[] {
     // Where that RSS is: an outlier reading is either V8's heap or native memory outside it.
     lines.push(row('of which anonymous MB (rest: files)', (s) => s.serverMemoryMB.anonymous ?? Number.NaN));
     lines.push(row('V8 heap committed MB', (s) => s.serverMemoryMB.heapTotal));
-    if (params.idleCpuMs) lines.push(row(`server CPU idle, % of a core (${params.idleCpuMs / 1000} s, no traffic)`, (s) => s.idleCpuPct ?? Number.NaN));
+    if (params.idleCpuMs) lines.push(row(`server CPU idle, % of a core (${params.idleCpuMs / 1000} s, no traffic, ${(params.idleCpuWaitMs ?? 0) / 1000} s after the memory reading)`, (s) => s.idleCpuPct ?? Number.NaN));
   }
   const start = (k: ServerKind) => results.idle[k]?.startMB;
   lines.push(`| 0 (at start: users seeded, none connected) | server RSS MB | ${kinds.map((k) => fmt(start(k)?.rss)).join(' | ')} | ${ratio(start('trpc')?.rss, start('socketio')?.rss)} | ${ratio(start('trpc')?.rss, start('ws')?.rss)} |`);

@@ -243,6 +243,12 @@ export type IdleParams = {
   extra?: string[];
   /** After each step's memory reading, how long the server's CPU is measured with every connection idle (0 or absent: not measured). */
   idleCpuMs?: number;
+  /**
+   * How long to wait before that window: the forced GCs of the memory reading make V8's memory
+   * reducer run a few more collections over the next seconds, which an idle server left alone
+   * after its last burst has already done.
+   */
+  idleCpuWaitMs?: number;
 };
 export type IdleStep = {
   connections: number;
@@ -306,7 +312,7 @@ export async function runIdle(kind: ServerKind, params: IdleParams, log: (line: 
       connected += added;
       const after = await server.memory(params.settleMs);
       // After the memory reading, whose forced GCs would count otherwise: nothing but the server's own timers and keepalives runs.
-      const idleCpuPct = params.idleCpuMs ? await idleCpu(server, params.idleCpuMs) : null;
+      const idleCpuPct = params.idleCpuMs ? await idleCpu(server, params.idleCpuMs, params.idleCpuWaitMs ?? 0) : null;
       const step: IdleStep = {
         connections: connected,
         subscriptions,
@@ -338,8 +344,9 @@ export async function runIdle(kind: ServerKind, params: IdleParams, log: (line: 
   }
 }
 
-/** Server CPU (% of one core, two decimals) over `ms` in which the benchmark sends nothing. */
-async function idleCpu(server: ServerProcess, ms: number): Promise<number> {
+/** Server CPU (% of one core, two decimals) over `ms` in which the benchmark sends nothing, after `waitMs`. */
+async function idleCpu(server: ServerProcess, ms: number, waitMs: number): Promise<number> {
+  await new Promise((resolve) => setTimeout(resolve, waitMs));
   const before = await server.cpu();
   const t0 = performance.now();
   await new Promise((resolve) => setTimeout(resolve, ms));
