@@ -4,6 +4,7 @@
  * lastEventId } }` out, `{ id, result: { type: 'started' | 'data' | 'stopped', id?, data } }`
  * or `{ id, error }` in, and "PONG" for every "PING".
  */
+import { performance } from 'node:perf_hooks';
 import { io, type Socket } from 'socket.io-client';
 import WebSocket from 'ws';
 import type { ServerKind } from './control.js';
@@ -33,6 +34,8 @@ export interface Connection {
   send(content: string, clientMessageId: string): Promise<number | null>;
   drop(): void;
   onClose: (() => void) | null;
+  /** The web client's keepalive (tRPC only): PING after `intervalMs` without a frame from the server. */
+  keepAlive?(now: number, intervalMs: number): void;
 }
 
 export function createConnection(kind: ServerKind, url: string, user: BenchUser, onDelivery: DeliveryHandler): Connection {
@@ -58,13 +61,26 @@ type TrpcResponse = {
 };
 type MessageEvent = { type: string; message?: { seq: number; content: string; createdAt?: string } };
 
+/** A subscription the client holds: sent again on every reconnect, resuming after the last tracked id it received (as wsLink does). */
+type Held = { id: number; path: string; input: unknown; lastEventId?: string };
+
+/** What the web app passes each of its streams when it first opens them (src/client/hooks): the newest id it holds, 0 when none. */
+function firstInput(path: string, user: BenchUser): unknown {
+  if (path === 'conversation.events') return { conversationId: user.conversationId, lastEventId: '0' };
+  if (path === 'inbox.events') return { lastEventId: '0' };
+  if (path === 'notification.stream' || path === 'presence.watch') return {};
+  return undefined;
+}
+
 class TrpcConnection implements Connection {
   private ws: WebSocket | null = null;
   private nextId = 0;
   private waiting = new Map<number, Waiter>();
+  /** Held subscriptions by request id; the conversation stream is the first. */
+  private held: Map<number, Held> | null = null;
   private conversationSubscription = -1;
-  /** The last tracked id seen on the conversation stream: what a reconnect sends back. */
-  lastEventId: string | null = null;
+  private lastReceived = 0;
+  private pingSent = false;
   onClose: (() => void) | null = null;
 
   constructor(private url: string, private user: BenchUser, private onDelivery: DeliveryHandler) {}
@@ -73,6 +89,16 @@ class TrpcConnection implements Connection {
     return this.ws?.readyState === WebSocket.OPEN;
   }
 
+  /** The last tracked id seen on the conversation stream: what a reconnect sends back. */
+  get lastEventId(): string | null {
+    return this.held?.get(this.conversationSubscription)?.lastEventId ?? null;
+  }
+
+  /**
+   * The first call opens the conversation stream and `extraSubscriptions`, one frame each (the web
+   * app's hooks open them one by one); a reconnect sends every held subscription again in one frame
+   * with its last tracked id, as wsLink does, and `extraSubscriptions` is ignored.
+   */
   async connect(extraSubscriptions: readonly string[]) {
     const ws = new WebSocket(`${this.url.replace(/^http/, 'ws')}/trpc`, { headers: { Cookie: `sid=${this.user.token}` }, perMessageDeflate: false });
     this.ws = ws;
@@ -89,22 +115,35 @@ class TrpcConnection implements Connection {
       ws.once('open', resolve);
       ws.once('error', reject);
     });
-    const starts = [this.subscribe('conversation.events', { conversationId: this.user.conversationId }, this.lastEventId ?? undefined, true)];
-    for (const path of extraSubscriptions) starts.push(this.subscribe(path, path === 'inbox.events' || path === 'notification.stream' || path === 'presence.watch' ? {} : undefined));
-    await Promise.all(starts);
+    this.lastReceived = performance.now();
+    this.pingSent = false;
+    if (this.held) {
+      const all = [...this.held.values()];
+      const started = all.map((held) => new Promise((resolve, reject) => this.waiting.set(held.id, { resolve, reject })));
+      ws.send(JSON.stringify(all.map(({ id, path, input, lastEventId }) => ({ id, method: 'subscription', params: { input, path, lastEventId } }))));
+      await Promise.all(started);
+      return;
+    }
+    const held = (this.held = new Map());
+    for (const path of ['conversation.events', ...extraSubscriptions]) {
+      const entry: Held = { id: ++this.nextId, path, input: firstInput(path, this.user) };
+      held.set(entry.id, entry);
+    }
+    this.conversationSubscription = [...held.keys()][0]!;
+    await Promise.all(
+      [...held.values()].map(({ id, path, input }) => {
+        const started = new Promise((resolve, reject) => this.waiting.set(id, { resolve, reject }));
+        ws.send(JSON.stringify({ id, method: 'subscription', params: { input, path } }));
+        return started;
+      }),
+    );
   }
 
-  private request(method: 'mutation' | 'subscription', path: string, input: unknown, lastEventId?: string) {
+  private request(method: 'mutation', path: string, input: unknown) {
     const id = ++this.nextId;
     const promise = new Promise<unknown>((resolve, reject) => this.waiting.set(id, { resolve, reject }));
-    this.ws!.send(JSON.stringify({ id, method, params: { input, path, lastEventId } }));
+    this.ws!.send(JSON.stringify({ id, method, params: { input, path } }));
     return { id, promise };
-  }
-
-  private async subscribe(path: string, input: unknown, lastEventId?: string, conversation = false) {
-    const { id, promise } = this.request('subscription', path, input, lastEventId);
-    if (conversation) this.conversationSubscription = id;
-    await promise;
   }
 
   async send(content: string, clientMessageId: string) {
@@ -113,8 +152,20 @@ class TrpcConnection implements Connection {
     return message.seq;
   }
 
+  keepAlive(now: number, intervalMs: number) {
+    if (this.pingSent || !this.open || now - this.lastReceived < intervalMs) return;
+    this.pingSent = true;
+    this.ws!.send('PING');
+  }
+
   private receive(raw: Buffer, isBinary: boolean) {
-    if (!isBinary && raw.length === 4 && raw.toString() === 'PING') return void this.ws?.send('PONG');
+    this.lastReceived = performance.now();
+    this.pingSent = false;
+    if (!isBinary && raw.length === 4) {
+      const text = raw.toString();
+      if (text === 'PING') return void this.ws?.send('PONG');
+      if (text === 'PONG') return;
+    }
     const message = JSON.parse(raw.toString()) as TrpcResponse;
     if (message.error) {
       const waiter = this.waiting.get(message.id);
@@ -123,13 +174,15 @@ class TrpcConnection implements Connection {
       return;
     }
     const result = message.result!;
-    if (result.type === 'data' && message.id === this.conversationSubscription) {
-      const { id, data } = result.data as { id: string; data: MessageEvent[] };
-      for (const event of data) if (event.type === 'message') this.onDelivery(event.message!.seq, event.message!.content, DIAG ? Date.parse(event.message!.createdAt!) : undefined);
-      this.lastEventId = id;
+    const held = result.type === 'data' ? this.held?.get(message.id) : undefined;
+    if (held) {
+      const { id, data } = result.data as { id?: string; data: unknown };
+      if (id !== undefined) held.lastEventId = id;
+      if (message.id !== this.conversationSubscription) return; // the other streams' data is not checked
+      for (const event of data as MessageEvent[]) if (event.type === 'message') this.onDelivery(event.message!.seq, event.message!.content, DIAG ? Date.parse(event.message!.createdAt!) : undefined);
       return;
     }
-    // `started` answers a subscription, `data` a mutation; data of the other subscriptions is ignored.
+    // `started` answers a subscription, `data` a mutation.
     const waiter = this.waiting.get(message.id);
     if (!waiter || result.type === 'stopped') return;
     this.waiting.delete(message.id);

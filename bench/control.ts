@@ -107,6 +107,13 @@ export function serveControl(handlers: Handlers) {
   process.stdout.write(`PORT ${handlers.port}\n`);
 }
 
+/**
+ * The baselines listen with the backlog our server listens with (src/server/http/server.ts):
+ * with Node's default of 511, the SYNs of a reconnect storm beyond it wait for the clients'
+ * 1, 3, 7 s retries, and the storm measures those instead of the server.
+ */
+export const LISTEN_BACKLOG = 4096;
+
 export type ServerKind = 'trpc' | 'socketio' | 'ws';
 const ENTRIES: Record<ServerKind, string> = {
   trpc: 'server-entry.ts',
@@ -135,6 +142,13 @@ export type ServerProcess = {
  * dies instead of being copied; the baselines get the same so the comparison stays even.
  */
 export const SERVER_NODE_FLAGS = ['--max-semi-space-size=32'];
+
+/**
+ * glibc's malloc settings that `npm start` (package.json) and `npm run cluster` start the server
+ * with, given to every server process alike. Read by glibc when the process starts, so they must
+ * be in its environment at exec (README, "Password hashing keeps memory on glibc").
+ */
+export const SERVER_MALLOC_ENV = { MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '131072' };
 
 /**
  * Every server runs as built JavaScript, as `npm start` runs ours (scripts/build-server.mjs: no
@@ -175,7 +189,7 @@ export async function startServerProcess(kind: ServerKind): Promise<ServerProces
   const extra = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
   const child = spawn(process.execPath, ['--expose-gc', ...SERVER_NODE_FLAGS, ...extra, '--enable-source-maps', entry], {
     stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
-    env: { ...process.env, NODE_ENV: 'production' },
+    env: { ...process.env, ...SERVER_MALLOC_ENV, NODE_ENV: 'production' },
   });
   const port = await new Promise<number>((resolve, reject) => {
     let buffer = '';

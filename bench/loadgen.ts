@@ -8,6 +8,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { ClosedError, createConnection, DIAG, type BenchUser, type Connection } from './clients.js';
 import type { ServerKind } from './control.js';
 import { newClientMessageId } from '../src/shared/ids.js';
+import { TIMINGS } from '../src/shared/limits.js';
 
 export type LoadgenInit = { kind: ServerKind; url: string; users: BenchUser[]; workerIndex: number };
 export type ConnectResult = { ms: number; failures: number; firstError: string | null };
@@ -163,6 +164,14 @@ async function connectAll(extra: readonly string[], concurrency: number, list = 
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+// The web client's keepalive (DEFAULT_KEEPALIVE in src/client/client.ts): a PING after half the
+// server's ping interval without a frame from it. One sweep for every connection of this thread.
+const KEEPALIVE_MS = TIMINGS.keepAlivePingMs / 2;
+setInterval(() => {
+  const now = performance.now();
+  for (const recipient of recipients) recipient.connection.keepAlive?.(now, KEEPALIVE_MS);
+}, 1000).unref();
+
 /**
  * Open loop at `rate` messages a second (round robin over the groups), or closed loop with
  * `window` per group. The first `warmupMs` run at the same load unrecorded, so a step measures its
@@ -253,8 +262,8 @@ function check(): CheckResult {
   return { expected, missing, gaps, duplicates, behind };
 }
 
-/** Drops every socket at once while messages flow, then reconnects all (resuming with lastEventId). */
-async function stormRun({ rate, beforeMs, afterMs }: { rate: number; beforeMs: number; afterMs: number }): Promise<StormResult & StepResult> {
+/** Drops every socket at once while messages flow, then reconnects all (resuming with lastEventId), each with the subscriptions it held. */
+async function stormRun({ rate, beforeMs, afterMs, extra = [] }: { rate: number; beforeMs: number; afterMs: number; extra?: string[] }): Promise<StormResult & StepResult> {
   const flowing = run({ rate, durationMs: beforeMs + afterMs, window: 0 });
   await sleep(beforeMs);
   const target = new Map(groupList.map((g) => [g, g.final] as const));
@@ -270,7 +279,7 @@ async function stormRun({ rate, beforeMs, afterMs }: { rate: number; beforeMs: n
     if (!current.pending.delete(r)) return;
     if (current.pending.size === 0) done();
   };
-  const reconnect = connectAll([], 1000);
+  const reconnect = connectAll(extra, 1000);
   current.caughtUp = (r) => {
     if (r.connection.open) markCaughtUp(r);
   };

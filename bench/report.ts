@@ -8,8 +8,9 @@ export type Results = {
   mode: 'quick' | 'full';
   machine: Record<string, unknown>;
   fanout: Partial<Record<ServerKind, { params: FanoutParams; steps: FanoutStep[] }>>;
-  idle: Partial<Record<ServerKind, { params: IdleParams; subscriptions: string[]; steps: IdleStep[] }>>;
-  storm: Partial<Record<ServerKind, { params: StormParams; outcome: StormOutcome }>>;
+  idle: Partial<Record<ServerKind, { params: IdleParams; subscriptions: string[]; steps: IdleStep[]; startMB: { rss: number; anonymous: number | null } }>>;
+  /** One storm per size, smallest first. */
+  storm: Partial<Record<ServerKind, Array<{ params: StormParams; outcome: StormOutcome }>>>;
 };
 
 const NAMES: Record<ServerKind, string> = {
@@ -49,28 +50,34 @@ export function fanoutTable(results: Results, params: FanoutParams): string[] {
   return [...lines, ''];
 }
 
-export function stormTable(results: Results, params: StormParams): string[] {
+export function stormTable(results: Results, params: StormParams, sizes: number[]): string[] {
   const kinds = (['trpc', 'socketio', 'ws'] as const).filter((k) => results.storm[k]);
-  const get = (k: ServerKind) => results.storm[k]!.outcome;
-  const row = (metric: string, pick: (o: StormOutcome) => number | string) => `| ${metric} | ${kinds.map((k) => pick(get(k))).join(' | ')} |`;
-  return [
+  const lines = [
     '## Reconnect storm',
     '',
-    `${params.users} users in groups of ${params.groupSize}, ${params.rate} msg/s flowing; after ${params.beforeMs / 1000} s every socket is dropped at once and reconnects at once (ours resubscribes with \`lastEventId\`; unanswered sends are retried with the same clientMessageId); sending continues ${params.afterMs / 1000} s. Caught up = every recipient resubscribed and holds everything its group had acknowledged at the drop. The baselines have no replay: their gaps show what a client misses without recovery, they are not a target.`,
-    '',
-    `| metric | ${kinds.map((k) => NAMES[k]).join(' | ')} |`,
-    `|---|${kinds.map(() => '---').join('|')}|`,
-    row('all reconnected + subscribed, ms', (o) => o.reconnectMs),
-    row('all caught up, ms', (o) => fmt(o.catchUpMs)),
-    row('gaps (messages never received)', (o) => o.missing),
-    row('duplicates', (o) => o.duplicates),
-    row('deliveries after the drop (incl. replay)', (o) => o.replayed),
-    row('sends retried after the drop', (o) => o.resent),
-    row('sends lost with the socket', (o) => o.lostOnDrop),
-    row('errors', (o) => o.errors),
-    row('CPU % server · loadgen', (o) => `${o.serverCpuPct} · ${o.loadgenCpuPct}`),
+    `${sizes.join(' and ')} users in groups of ${params.groupSize}, each holding what it holds in the idle workload (ours: ${results.storm.trpc?.[0]?.outcome.subscriptions.join(', ') ?? '–'}; Socket.IO and ws: a group room and a per-user room), ${params.rate} msg/s flowing; after ${params.beforeMs / 1000} s every socket is dropped at once and reconnects at once (ours resubscribes to everything in one frame with each stream's \`lastEventId\`, as wsLink does; unanswered sends are retried with the same clientMessageId); sending continues ${params.afterMs / 1000} s. Caught up = every recipient resubscribed and holds everything its group had acknowledged at the drop. The baselines have no replay: their gaps show what a client misses without recovery, they are not a target.`,
     '',
   ];
+  for (const users of sizes) {
+    const get = (k: ServerKind) => results.storm[k]!.find((storm) => storm.params.users === users)?.outcome;
+    const row = (metric: string, pick: (o: StormOutcome) => number | string) => `| ${users} | ${metric} | ${kinds.map((k) => (get(k) ? pick(get(k)!) : '–')).join(' | ')} |`;
+    lines.push(
+      `| users | metric | ${kinds.map((k) => NAMES[k]).join(' | ')} |`,
+      `|---|---|${kinds.map(() => '---').join('|')}|`,
+      row('first connection, fully subscribed / s', (o) => o.setupPerSec),
+      row('all reconnected + subscribed, ms', (o) => o.reconnectMs),
+      row('all caught up, ms', (o) => fmt(o.catchUpMs)),
+      row('gaps (messages never received)', (o) => o.missing),
+      row('duplicates', (o) => o.duplicates),
+      row('deliveries after the drop (incl. replay)', (o) => o.replayed),
+      row('sends retried after the drop', (o) => o.resent),
+      row('sends lost with the socket', (o) => o.lostOnDrop),
+      row('errors', (o) => o.errors),
+      row('CPU % server · loadgen', (o) => `${o.serverCpuPct} · ${o.loadgenCpuPct}`),
+      '',
+    );
+  }
+  return lines;
 }
 
 export function idleTable(results: Results, params: IdleParams): string[] {
@@ -97,7 +104,11 @@ export function idleTable(results: Results, params: IdleParams): string[] {
     // Where that RSS is: an outlier reading is either V8's heap or native memory outside it.
     lines.push(row('of which anonymous MB (rest: files)', (s) => s.serverMemoryMB.anonymous ?? Number.NaN));
     lines.push(row('V8 heap committed MB', (s) => s.serverMemoryMB.heapTotal));
+    if (params.idleCpuMs) lines.push(row(`server CPU idle, % of a core (${params.idleCpuMs / 1000} s, no traffic, ${(params.idleCpuWaitMs ?? 0) / 1000} s after the memory reading)`, (s) => s.idleCpuPct ?? Number.NaN));
   }
+  const start = (k: ServerKind) => results.idle[k]?.startMB;
+  lines.push(`| 0 (at start: users seeded, none connected) | server RSS MB | ${kinds.map((k) => fmt(start(k)?.rss)).join(' | ')} | ${ratio(start('trpc')?.rss, start('socketio')?.rss)} | ${ratio(start('trpc')?.rss, start('ws')?.rss)} |`);
+  lines.push(`| 0 (at start) | of which anonymous MB | ${kinds.map((k) => fmt(start(k)?.anonymous ?? undefined)).join(' | ')} | ${ratio(start('trpc')?.anonymous ?? undefined, start('socketio')?.anonymous ?? undefined)} | ${ratio(start('trpc')?.anonymous ?? undefined, start('ws')?.anonymous ?? undefined)} |`);
   return [...lines, ''];
 }
 
@@ -108,7 +119,17 @@ export function targetsTable(results: Results): string[] {
   // Judged at the largest step, where one-off costs (JIT code, young-generation growth) weigh least.
   const largest = idle.length ? idle.reduce((a, b) => (b.connections > a.connections ? b : a)) : null;
   const idleWorst = largest ? Math.max(largest.rssPerConnKB, largest.heapPerConnKB) : NaN;
-  const storm = results.storm.trpc?.outcome;
+  const storms = results.storm.trpc ?? [];
+  // Issue 18: setup rate at every idle step, RSS per connection and idle CPU against Socket.IO in the same run.
+  const sio = results.idle.socketio?.steps ?? [];
+  const setupRatios = idle.flatMap((step) => {
+    const other = sio.find((s) => s.connections === step.connections);
+    return other ? [{ connections: step.connections, ratio: step.setupPerSec / other.setupPerSec }] : [];
+  });
+  const worstSetup = setupRatios.length ? setupRatios.reduce((a, b) => (b.ratio < a.ratio ? b : a)) : null;
+  const sioLargest = largest ? sio.find((s) => s.connections === largest.connections) : undefined;
+  const idleCpu = idle.find((step) => step.connections === 1000)?.idleCpuPct ?? null;
+  const startRss = results.idle.trpc?.startMB.rss;
   const allExactlyOnce = (results.fanout.trpc?.steps ?? []).every((s) => s.exactlyOnce);
   const t = flat('trpc')?.persistedPerSec;
   const status = (ok: boolean | undefined) => (ok === undefined ? 'not run' : ok ? 'met' : 'MISSED');
@@ -123,7 +144,11 @@ export function targetsTable(results: Results): string[] {
     `| p99 ≤ 50 ms at half the flat-out rate | ${half ? `${half.p99} ms at ${half.offeredRate} msg/s` : '–'} | ${status(half ? half.p99 <= 50 : undefined)} |`,
     `| never a lost or duplicated delivery (fan-out) | ${results.fanout.trpc ? (allExactlyOnce ? 'every step exactly once' : 'losses or duplicates') : '–'} | ${status(results.fanout.trpc ? allExactlyOnce : undefined)} |`,
     `| ≤ 15 KB per idle connection (RSS and heap) | ${largest ? `at ${largest.connections}: heap ${fmt(largest.heapPerConnKB)} KB, RSS ${fmt(largest.rssPerConnKB)} KB (marginal: heap ${fmt(largest.marginalHeapPerConnKB ?? NaN)}, RSS ${fmt(largest.marginalRssPerConnKB ?? NaN)})` : '–'} | ${status(largest ? idleWorst <= 15 : undefined)} |`,
-    `| storm: all caught up < 5 s, zero gaps and duplicates | ${storm ? `${fmt(storm.catchUpMs)} ms, ${storm.missing} gaps, ${storm.duplicates} duplicates` : '–'} | ${status(storm ? storm.catchUpMs < 5000 && storm.missing === 0 && storm.duplicates === 0 : undefined)} |`,
+    ...storms.map(({ params, outcome: o }) => `| storm of ${params.users}: all caught up < 5 s, zero gaps and duplicates | ${fmt(o.catchUpMs)} ms, ${o.missing} gaps, ${o.duplicates} duplicates | ${status(o.catchUpMs < 5000 && o.missing === 0 && o.duplicates === 0)} |`),
+    `| connection setup (fully subscribed) ≥ 1.0x ${NAMES.socketio}, at every idle step | ${setupRatios.map((r) => `${r.connections}: ${r.ratio.toFixed(2)}x`).join(', ') || '–'} | ${status(worstSetup ? worstSetup.ratio >= 1 : undefined)} |`,
+    `| RSS per idle connection at the largest step ≤ ${NAMES.socketio} | ${largest && sioLargest ? `at ${largest.connections}: ${fmt(largest.rssPerConnKB)} vs ${fmt(sioLargest.rssPerConnKB)} KB` : '–'} | ${status(largest && sioLargest ? largest.rssPerConnKB <= sioLargest.rssPerConnKB : undefined)} |`,
+    `| server RSS at start (no connection) < 100 MB | ${fmt(startRss)} MB | ${status(startRss === undefined ? undefined : startRss < 100)} |`,
+    `| server CPU with 1,000 idle connections < 1 % of a core | ${idleCpu === null ? '–' : `${idleCpu} %`} | ${status(idleCpu === null ? undefined : idleCpu < 1)} |`,
     '',
   ];
   return lines;

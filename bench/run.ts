@@ -23,22 +23,28 @@ const fanout: FanoutParams = quick
   ? { users: 200, groupSize: 10, rates: [250, 1000], stepMs: 1200, warmupMs: 300, window: 4, workers: 2, halfFlat: true }
   : { users: 1000, groupSize: 10, rates: [250, 500, 1000, 2000, 5000], stepMs: 5000, warmupMs: 1000, window: 4, workers: 2, halfFlat: true };
 const idle: IdleParams = quick
-  ? { counts: [500], workers: 2, concurrency: 100, settleMs: 0 }
-  : { counts: [1000, 5000, 10_000], workers: 2, concurrency: 100, settleMs: 10_000 };
+  ? { counts: [500], workers: 2, concurrency: 100, settleMs: 0, idleCpuMs: 3000 }
+  : { counts: [1000, 5000, 10_000], workers: 2, concurrency: 100, settleMs: 10_000, idleCpuMs: 15_000, idleCpuWaitMs: 10_000 };
 const storm: StormParams = quick
   ? { users: 200, groupSize: 10, rate: 500, beforeMs: 800, afterMs: 800, workers: 2 }
   : { users: 1000, groupSize: 10, rate: 1000, beforeMs: 3000, afterMs: 2000, workers: 2 };
+// One storm per size, each on a fresh server: after a deploy every user of an instance reconnects.
+let stormSizes = quick ? [200] : [1000, 10_000];
 
-// Overrides for iteration: --rates=250,1000 --window=8 --step-ms=3000 --warmup-ms=1000 --users=1000 --idle=1000,5000 --settle-ms=0
+// Overrides for iteration: --rates=250,1000 --window=8 --step-ms=3000 --warmup-ms=1000 --users=1000 (fan-out)
+// --storm-users=1000,10000 --idle=1000,5000 --settle-ms=0 --idle-cpu-ms=15000 --idle-cpu-wait-ms=10000
 const numbers = (name: string) => option(name)?.map(Number);
 if (numbers('rates')) fanout.rates = numbers('rates')!.filter((n) => n > 0);
 if (numbers('window')) fanout.window = numbers('window')![0]!;
 if (numbers('step-ms')) fanout.stepMs = numbers('step-ms')![0]!;
 if (numbers('warmup-ms')) fanout.warmupMs = numbers('warmup-ms')![0]!;
-if (numbers('users')) fanout.users = storm.users = numbers('users')![0]!;
+if (numbers('users')) fanout.users = numbers('users')![0]!;
+if (numbers('storm-users')) stormSizes = numbers('storm-users')!;
 if (numbers('idle')) idle.counts = numbers('idle')!;
 if (option('subs')) idle.extra = option('subs')!.filter(Boolean);
 if (numbers('settle-ms')) idle.settleMs = numbers('settle-ms')![0]!;
+if (numbers('idle-cpu-ms')) idle.idleCpuMs = numbers('idle-cpu-ms')![0]!;
+if (numbers('idle-cpu-wait-ms')) idle.idleCpuWaitMs = numbers('idle-cpu-wait-ms')![0]!;
 
 const machine = {
   cpus: os.cpus().length,
@@ -58,8 +64,8 @@ if (workloads.includes('fanout')) {
   for (const kind of kinds) results.fanout[kind] = await runFanout(kind, fanout, log);
 }
 if (workloads.includes('storm')) {
-  log(`\nreconnect storm: ${JSON.stringify(storm)}`);
-  for (const kind of kinds) results.storm[kind] = await runStorm(kind, storm, log);
+  log(`\nreconnect storm: ${JSON.stringify({ ...storm, users: stormSizes })}`);
+  for (const users of stormSizes) for (const kind of kinds) (results.storm[kind] ??= []).push(await runStorm(kind, { ...storm, users }, log));
 }
 if (workloads.includes('idle')) {
   log(`\nidle connections: ${JSON.stringify(idle)}`);
@@ -73,7 +79,7 @@ const markdown = [
   `Machine: ${machine.cpus} cores (${machine.cpuModel}), ${machine.memoryGiB} GiB RAM, Node ${machine.node}, ${machine.platform}; load average at start ${machine.loadAverageAtStart.join(' ')}. Server and load generators share the machine.`,
   '',
   ...(workloads.includes('fanout') ? fanoutTable(results, fanout) : []),
-  ...(workloads.includes('storm') ? stormTable(results, storm) : []),
+  ...(workloads.includes('storm') ? stormTable(results, storm, stormSizes) : []),
   ...(workloads.includes('idle') ? idleTable(results, idle) : []),
   ...targetsTable(results),
 ].join('\n');

@@ -268,6 +268,14 @@ export type IdleParams = {
   settleMs?: number;
   /** Override the extra subscriptions (diagnostics). */
   extra?: string[];
+  /** After each step's memory reading, how long the server's CPU is measured with every connection idle (0 or absent: not measured). */
+  idleCpuMs?: number;
+  /**
+   * How long to wait before that window: the forced GCs of the memory reading make V8's memory
+   * reducer run a few more collections over the next seconds, which an idle server left alone
+   * after its last burst has already done.
+   */
+  idleCpuWaitMs?: number;
 };
 export type IdleStep = {
   connections: number;
@@ -287,17 +295,30 @@ export type IdleStep = {
    * outlier reading apart: a larger V8 heap, or native memory outside it.
    */
   serverMemoryMB: { heapTotal: number; heapUsed: number; external: number; anonymous: number | null };
+  /** Server CPU over `idleCpuMs` with every connection idle, % of one core (null: not measured). */
+  idleCpuPct: number | null;
 };
+
+/**
+ * What the web app holds besides its open conversation (src/client/hooks: the conversation list's
+ * inbox, the notification bell, presence), where the procedures exist yet. Users of the benchmark
+ * are in groups only, where the web app watches no one's presence (it watches direct chats'
+ * peers): `presence.watch` of every contact stands in for it, and costs more. The baselines hold
+ * a group room and a per-user room instead.
+ */
+async function webAppSubscriptions(server: ServerProcess, override?: string[]) {
+  const procedures = server.kind === 'trpc' ? await server.call<string[]>('procedures') : [];
+  const extra = (override ?? ['inbox.events', 'notification.stream', 'presence.watch']).filter((p) => server.kind !== 'trpc' || procedures.includes(p));
+  const subscriptions = server.kind === 'trpc' ? ['conversation.events', ...extra] : ['group room', 'user room'];
+  return { extra, subscriptions };
+}
 
 /** Connects in tranches up to each count; memory per connection is measured from the empty server after GC. */
 export async function runIdle(kind: ServerKind, params: IdleParams, log: (line: string) => void = () => {}) {
   const server = await startServerProcess(kind);
   const max = Math.max(...params.counts);
   const users = await prepareUsers(server, max, 10);
-  const procedures = kind === 'trpc' ? await server.call<string[]>('procedures') : [];
-  // What the web app holds besides its open conversation, where the procedures exist yet.
-  const extra = (params.extra ?? ['inbox.events', 'notification.stream', 'presence.watch']).filter((p) => kind !== 'trpc' || procedures.includes(p));
-  const subscriptions = kind === 'trpc' ? ['conversation.events', ...extra] : ['group room', 'user room'];
+  const { extra, subscriptions } = await webAppSubscriptions(server, params.extra);
   const pool = startPool(server, users, params.workers);
   const sizes = await pool.all<number>('size');
   const steps: IdleStep[] = [];
@@ -308,12 +329,17 @@ export async function runIdle(kind: ServerKind, params: IdleParams, log: (line: 
     for (const count of [...params.counts].sort((a, b) => a - b)) {
       // Spread each tranche over the workers in proportion to their users.
       const ranges = sizes.map((size) => ({ from: Math.floor((connected / max) * size), to: Math.floor((count / max) * size) }));
+      const profileDir = process.env.BENCH_PROFILE_DIR;
+      if (profileDir) await server.call('profileStart');
       const started = performance.now();
       const results = await pool.all<ConnectResult>('connect', (i: number) => ({ extra, concurrency: params.concurrency, ...ranges[i] }));
       const ms = performance.now() - started;
+      if (profileDir) log(`  profile: ${await server.call<string>('profileStop', { path: `${profileDir}/${kind}-connect-${count}.cpuprofile` })}`);
       const added = ranges.reduce((n, r) => n + r.to - r.from, 0);
       connected += added;
       const after = await server.memory(params.settleMs);
+      // After the memory reading, whose forced GCs would count otherwise: nothing but the server's own timers and keepalives runs.
+      const idleCpuPct = params.idleCpuMs ? await idleCpu(server, params.idleCpuMs, params.idleCpuWaitMs ?? 0) : null;
       const step: IdleStep = {
         connections: connected,
         subscriptions,
@@ -330,19 +356,42 @@ export async function runIdle(kind: ServerKind, params: IdleParams, log: (line: 
           external: round(after.external / 1024 / 1024),
           anonymous: after.anonymous === null ? null : round(after.anonymous / 1024 / 1024),
         },
+        idleCpuPct,
       };
       steps.push(step);
       previous = { memory: after, connected };
-      log(`  ${kind} idle ${connected}: rss ${step.rssPerConnKB} KB/conn, heap ${step.heapPerConnKB} KB/conn${step.marginalHeapPerConnKB === null ? '' : ` (marginal: rss ${step.marginalRssPerConnKB}, heap ${step.marginalHeapPerConnKB})`}, setup ${step.setupPerSec}/s, failures ${step.failures}${step.failures ? ` (${results.find((r) => r.firstError)?.firstError})` : ''}`);
+      log(`  ${kind} idle ${connected}: rss ${step.rssPerConnKB} KB/conn, heap ${step.heapPerConnKB} KB/conn${step.marginalHeapPerConnKB === null ? '' : ` (marginal: rss ${step.marginalRssPerConnKB}, heap ${step.marginalHeapPerConnKB})`}, setup ${step.setupPerSec}/s${idleCpuPct === null ? '' : `, idle CPU ${idleCpuPct}%`}, failures ${step.failures}${step.failures ? ` (${results.find((r) => r.firstError)?.firstError})` : ''}`);
     }
-    return { params, subscriptions, steps };
+    const startMB = { rss: round(before.rss / 1024 / 1024), anonymous: before.anonymous === null ? null : round(before.anonymous / 1024 / 1024) };
+    log(`  ${kind} at start (users seeded, no connection): rss ${startMB.rss} MB, anonymous ${startMB.anonymous} MB`);
+    return { params, subscriptions, steps, startMB };
   } finally {
     await pool.close();
     await server.close();
   }
 }
 
-export type StormParams = { users: number; groupSize: number; rate: number; beforeMs: number; afterMs: number; workers: number };
+/** Server CPU (% of one core, two decimals) over `ms` in which the benchmark sends nothing, after `waitMs`. */
+async function idleCpu(server: ServerProcess, ms: number, waitMs: number): Promise<number> {
+  await new Promise((resolve) => setTimeout(resolve, waitMs));
+  const before = await server.cpu();
+  const t0 = performance.now();
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  const after = await server.cpu();
+  const elapsed = performance.now() - t0;
+  return round(((after.user - before.user + after.system - before.system) / 1000 / elapsed) * 100, 2);
+}
+
+export type StormParams = {
+  users: number;
+  groupSize: number;
+  rate: number;
+  beforeMs: number;
+  afterMs: number;
+  workers: number;
+  /** Override the extra subscriptions (default: the web app's, as in the idle workload). */
+  extra?: string[];
+};
 export type StormOutcome = {
   reconnectMs: number;
   catchUpMs: number;
@@ -356,19 +405,28 @@ export type StormOutcome = {
   firstError: string | null;
   serverCpuPct: number;
   loadgenCpuPct: number;
+  /** The first connection of every user, fully subscribed, before the storm (per second). */
+  setupPerSec: number;
+  subscriptions: string[];
 };
 
 export async function runStorm(kind: ServerKind, params: StormParams, log: (line: string) => void = () => {}) {
   const server = await startServerProcess(kind);
   const users = await prepareUsers(server, params.users, params.groupSize);
+  const { extra, subscriptions } = await webAppSubscriptions(server, params.extra);
   const pool = startPool(server, users, params.workers);
   try {
-    const connected = await pool.all<ConnectResult>('connect', { extra: [], concurrency: 100 });
+    const started = performance.now();
+    const connected = await pool.all<ConnectResult>('connect', { extra, concurrency: 100 });
+    const setupPerSec = Math.round(users.length / ((performance.now() - started) / 1000));
     const failures = connected.reduce((n, c) => n + c.failures, 0);
     if (failures > 0) throw new Error(`${failures} connections failed: ${connected.find((c) => c.firstError)?.firstError}`);
+    const profileDir = process.env.BENCH_PROFILE_DIR;
+    if (profileDir) await server.call('profileStart');
     const meter = await cpuMeter(server);
-    const results = await pool.all<StormResult & StepResult>('storm', { rate: params.rate / params.workers, beforeMs: params.beforeMs, afterMs: params.afterMs });
+    const results = await pool.all<StormResult & StepResult>('storm', { rate: params.rate / params.workers, beforeMs: params.beforeMs, afterMs: params.afterMs, extra });
     const cpu = await meter();
+    if (profileDir) log(`  profile: ${await server.call<string>('profileStop', { path: `${profileDir}/${kind}-storm-${params.users}.cpuprofile` })}`);
     const check = sumChecks(await pool.all<CheckResult>('drain', { timeoutMs: 30_000 }));
     const outcome: StormOutcome = {
       reconnectMs: Math.round(Math.max(...results.map((r) => r.reconnectMs))),
@@ -382,8 +440,10 @@ export async function runStorm(kind: ServerKind, params: StormParams, log: (line
       errors: results.reduce((n, r) => n + r.errors, 0),
       firstError: results.find((r) => r.firstError)?.firstError ?? null,
       ...cpu,
+      setupPerSec,
+      subscriptions,
     };
-    log(`  ${kind} storm: all reconnected in ${outcome.reconnectMs} ms, caught up in ${outcome.catchUpMs} ms, gaps ${outcome.gaps}, missing ${outcome.missing}, duplicates ${outcome.duplicates}, resent ${outcome.resent}, errors ${outcome.errors}`);
+    log(`  ${kind} storm of ${params.users} (connected at ${setupPerSec}/s): all reconnected in ${outcome.reconnectMs} ms, caught up in ${outcome.catchUpMs} ms, gaps ${outcome.gaps}, missing ${outcome.missing}, duplicates ${outcome.duplicates}, resent ${outcome.resent}, errors ${outcome.errors}`);
     return { params, outcome };
   } finally {
     await pool.close();

@@ -42,7 +42,9 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     ...process.env,
     DATABASE_URL: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/realtime',
     REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    // glibc's malloc settings of `npm start` (README, "Password hashing keeps memory on glibc").
     MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2',
+    MALLOC_MMAP_THRESHOLD_: process.env.MALLOC_MMAP_THRESHOLD_ ?? '131072',
     TRUST_PROXY: process.env.TRUST_PROXY ?? 'true',
   };
   if (!existsSync(join(root, 'dist/server/main.mjs'))) {

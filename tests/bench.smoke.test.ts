@@ -23,8 +23,10 @@ describe.each(KINDS)('bench smoke: %s', (kind) => {
   });
 
   it('holds idle connections with their subscriptions', async () => {
-    const { steps, subscriptions } = await runIdle(kind, { counts: [10, 20], workers: 1, concurrency: 10 });
+    const { steps, subscriptions, startMB } = await runIdle(kind, { counts: [10, 20], workers: 1, concurrency: 10, idleCpuMs: 200 });
     expect(steps.map((s) => [s.connections, s.failures])).toEqual([[10, 0], [20, 0]]);
+    expect(startMB.rss).toBeGreaterThan(0);
+    for (const step of steps) expect(step.idleCpuPct).toBeGreaterThanOrEqual(0);
     if (kind === 'trpc') expect(subscriptions).toEqual(expect.arrayContaining(['conversation.events', 'inbox.events']));
     // Where the RSS is: V8's committed heap holds its live part, and on Linux the anonymous
     // part of the RSS is read from /proc and holds V8's heap.
@@ -42,6 +44,9 @@ describe.each(KINDS)('bench smoke: %s', (kind) => {
   it('survives a reconnect storm', async () => {
     const { outcome } = await runStorm(kind, { users: 30, groupSize: 10, rate: 200, beforeMs: 400, afterMs: 400, workers: 2 });
     expect(outcome.errors).toBe(0);
+    expect(outcome.setupPerSec).toBeGreaterThan(0);
+    // The web app's streams, resubscribed together after the drop (ours: with their last ids).
+    if (kind === 'trpc') expect(outcome.subscriptions).toEqual(['conversation.events', 'inbox.events', 'notification.stream', 'presence.watch']);
     expect(outcome.catchUpMs).toBeGreaterThanOrEqual(0);
     // Only our server resumes streams: the baselines have no replay, so their gaps are expected.
     if (kind === 'trpc') expect(outcome).toMatchObject({ gaps: 0, missing: 0, duplicates: 0 });

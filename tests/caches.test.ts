@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/core';
 import { afterEach, beforeEach, expect, it, vi } from 'vitest';
-import { Group, Membership } from '../src/server/db/entities.js';
+import { Group } from '../src/server/db/entities.js';
+import { preparedReadsOf } from '../src/server/db/prepared.js';
 import { createTestApp, uid, type TestApp } from './helpers.js';
 
 let app: TestApp;
@@ -19,12 +20,19 @@ function countReads(app: TestApp, entity: unknown, method: 'find' | 'findOne') {
   return () => spy.mock.calls.filter(([name]) => name === entity).length;
 }
 
+/** Counts the prepared reads (db/prepared.ts) whose SQL reads this table by this column. */
+function countPreparedReads(app: TestApp, table: string, column: string) {
+  const spy = vi.spyOn(preparedReadsOf(app.orm), 'all');
+  const pattern = new RegExp(`FROM ${table} WHERE ${column} = \\?`);
+  return () => spy.mock.calls.filter(([sql]) => pattern.test(sql)).length;
+}
+
 it('loads the members of a conversation once for all the callers that miss the cache together', async () => {
   const [alice, bob] = [await app.user('alice'), await app.user('bob')];
   const { id: conversationId } = await alice.caller.conversation.openDirect({ userId: bob.id });
   const membership = app.services.membership;
   membership.invalidate(conversationId);
-  const reads = countReads(app, Membership, 'find');
+  const reads = countPreparedReads(app, 'memberships', 'conversation_id');
   const results = await Promise.all(Array.from({ length: 50 }, () => membership.members(conversationId)));
   expect(reads()).toBe(1);
   expect(results.every((members) => members.has(alice.id) && members.has(bob.id))).toBe(true);

@@ -8,14 +8,18 @@ import { openOrm } from '../src/server/db/orm.js';
 const dir = mkdtempSync(join(tmpdir(), 'realtime-start-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-// `npm start` runs the server built by scripts/build-server.mjs; build it the same way (next to
-// node_modules, so that package imports resolve) and run it with npm start's flags.
-const outdir = join('node_modules', '.cache', 'start-test');
+// `npm start` runs the server built by scripts/build-server.mjs; build it the same way (into this
+// checkout's .tmp/, from where package imports resolve through its node_modules; not into a
+// node_modules that worktrees share) and run it with npm start's flags and environment.
+const outdir = join('.tmp', 'start-test');
 const main = join(outdir, 'main.mjs');
 const startScript = (JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: { start: string } }).scripts.start;
 const startFlags = startScript.split(/\s+/).filter((word) => word.startsWith('--'));
+// The variables npm start sets before `node` (glibc's malloc settings: read at exec, README).
+const startEnv = Object.fromEntries(startScript.split(/\s+node\s/)[0]!.split(/\s+/).filter((word) => word.includes('=')).map((word) => word.split('=') as [string, string]));
 beforeAll(async () => {
-  expect(startScript).toMatch(/^node .*dist\/server\/main\.mjs$/);
+  expect(startScript).toMatch(/^(\w+=\S+ )*node .*dist\/server\/main\.mjs$/);
+  expect(startEnv).toMatchObject({ MALLOC_ARENA_MAX: '2' });
   // @ts-expect-error: a plain .mjs script without type declarations
   const { buildServer } = (await import('../scripts/build-server.mjs')) as { buildServer(options: { outdir: string }): Promise<void> };
   await buildServer({ outdir });
@@ -27,7 +31,7 @@ it('starts from the environment, creates the database in WAL mode, serves the AP
   mkdirSync(join(dir, 'nested'));
   const databasePath = join(dir, 'nested', 'chat.sqlite');
   const child = spawn(process.execPath, [...startFlags, main], {
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DATABASE_PATH: databasePath, NODE_ENV: 'production', LOG_LEVEL: 'info' },
+    env: { ...process.env, ...startEnv, PORT: '0', HOST: '127.0.0.1', DATABASE_PATH: databasePath, NODE_ENV: 'production', LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -13,7 +13,9 @@ import { observable } from '@trpc/server/observable';
 import WebSocket, { WebSocketServer } from 'ws';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
+import { createMemoryBus } from '../src/server/bus/memory.js';
 import { isShared, share } from '../src/server/bus/shared.js';
+import { LiveStream } from '../src/server/streams/live-stream.js';
 import { applyLeanWSHandler, encodeJson, textFrame, type WsAdapterOptions, type WsErrorInfo } from '../src/server/http/ws-adapter.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -1333,6 +1335,53 @@ describe('ending streams, and maxSubscriptions', () => {
     await waitFor(() => seen.returned === 3, 1_000, 'return() of every open stream on close');
     expect(seen.open).toBe(0);
     expect(seen.signals.every((signal) => signal!.aborted)).toBe(true);
+  });
+
+  it('lets go of the signal of a push stream that ends on return(), unless the procedure listens to it too', async () => {
+    const t = initTRPC.create();
+    const bus = createMemoryBus();
+    const topic = { key: 'feed' } as const;
+    const seen = { signals: [] as AbortSignal[], cleanups: 0 };
+    const open = (signal: AbortSignal) => new LiveStream<string, string[]>(bus.subscribe(topic, { signal }), { onBatch: (batch, _overflowed, out) => out.emit(batch) });
+    const router = t.router({
+      live: t.procedure.subscription(({ signal }) => {
+        seen.signals.push(signal!);
+        return open(signal!);
+      }),
+      // Sets up something of its own on the signal: it keeps its signal, aborted on stop.
+      liveWithCleanup: t.procedure.subscription(({ signal }) => {
+        seen.signals.push(signal!);
+        signal!.addEventListener('abort', () => seen.cleanups++, { once: true });
+        return open(signal!);
+      }),
+    });
+    const served = await serve({ router, createContext: () => ({}) });
+    const raw = rawClient(served.url);
+    await raw.opened;
+    raw.send([
+      { id: 1, method: 'subscription', params: { path: 'live' } },
+      { id: 2, method: 'subscription', params: { path: 'liveWithCleanup' } },
+      { id: 3, method: 'subscription', params: { path: 'live' } },
+    ]);
+    for (const id of [1, 2, 3]) await raw.next(isResult(id, 'started'));
+    expect(bus.listenerCount(topic)).toBe(3);
+    // Nothing listens to the released signals any more; the other one still has its cleanup.
+    expect(seen.signals.map((signal) => getEventListeners(signal, 'abort').length)).toEqual([0, 1, 0]);
+    void bus.publish(topic, 'hello');
+    for (const id of [1, 2, 3]) expect((await raw.next(isResult(id, 'data'))).json!.result!.data).toEqual(['hello']);
+
+    raw.send({ id: 1, method: 'subscription.stop' });
+    await raw.next(isResult(1, 'stopped'));
+    expect(bus.listenerCount(topic)).toBe(2); // ended through return()
+    raw.send({ id: 2, method: 'subscription.stop' });
+    await raw.next(isResult(2, 'stopped'));
+    expect(bus.listenerCount(topic)).toBe(1);
+    expect(seen.signals[1]!.aborted).toBe(true);
+    expect(seen.cleanups).toBe(1);
+
+    raw.ws.close();
+    await raw.closed;
+    await waitFor(() => bus.listenerCount(topic) === 0, 1_000, 'the last stream ended with its socket');
   });
 
   it('refuses one subscription more than maxSubscriptions with TOO_MANY_REQUESTS and frees a slot on stop', async () => {

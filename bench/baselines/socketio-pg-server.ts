@@ -6,7 +6,7 @@
 import { createServer } from 'node:http';
 import pg from 'pg';
 import { Server } from 'socket.io';
-import { serveControl } from '../control.js';
+import { LISTEN_BACKLOG, serveControl } from '../control.js';
 import { createBenchDatabase } from '../postgres.js';
 
 const database = await createBenchDatabase('bench_sio');
@@ -46,7 +46,7 @@ io.on('connection', (socket) => {
   });
 });
 
-await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+await new Promise<void>((resolve) => http.listen({ port: 0, host: '127.0.0.1', backlog: LISTEN_BACKLOG }, resolve));
 serveControl({
   port: (http.address() as { port: number }).port,
   async close() {

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { Server } from 'socket.io';
-import { serveControl } from '../control.js';
+import { LISTEN_BACKLOG, serveControl } from '../control.js';
 
 const folder = mkdtempSync(join(tmpdir(), 'bench-sio-'));
 const db = new Database(join(folder, 'bench.sqlite'));
@@ -40,7 +40,7 @@ io.on('connection', (socket) => {
   });
 });
 
-await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+await new Promise<void>((resolve) => http.listen({ port: 0, host: '127.0.0.1', backlog: LISTEN_BACKLOG }, resolve));
 serveControl({
   port: (http.address() as { port: number }).port,
   async close() {

@@ -4,7 +4,7 @@
  */
 import { createServer } from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { serveControl } from '../control.js';
+import { LISTEN_BACKLOG, serveControl } from '../control.js';
 
 const http = createServer();
 const wss = new WebSocketServer({ server: http });
@@ -32,7 +32,7 @@ wss.on('connection', (socket) => {
   });
 });
 
-await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+await new Promise<void>((resolve) => http.listen({ port: 0, host: '127.0.0.1', backlog: LISTEN_BACKLOG }, resolve));
 serveControl({
   port: (http.address() as { port: number }).port,
   async close() {

@@ -12,10 +12,18 @@ export type MetricSources = {
   subscriptionPaths?: () => Iterable<string>;
 };
 
+/**
+ * How often the event-loop delay is sampled. A stall delays the next sample by its length, so any
+ * stall over this long is recorded; a shorter one is recorded when a sample falls in it.
+ */
+export const EVENT_LOOP_SAMPLE_MS = 100;
+
 export function createMetrics() {
   const registry = new Registry();
   // Process metrics and nodejs_eventloop_lag_* (event-loop delay, from monitorEventLoopDelay).
-  collectDefaultMetrics({ register: registry });
+  // Its timer samples the delay every EVENT_LOOP_SAMPLE_MS: prom-client's default (10 ms) woke an
+  // idle server 100 times a second, most of its CPU with no traffic (BENCHMARKS.md, seventh round).
+  collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
   const sources: MetricSources = {};
   const registers = [registry];
 

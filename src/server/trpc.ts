@@ -80,11 +80,16 @@ export const authedProcedure = t.procedure.use(async ({ ctx, next }) => {
  * and the streams end on it (or on `return()`, whichever comes first). The per-socket cap on
  * open subscriptions is the WebSocket adapter's (`maxSubscriptions`).
  */
-export const subscriptionProcedure = authedProcedure.use(({ ctx, next }) => {
+export const subscriptionProcedure = t.procedure.use(async ({ ctx, next }) => {
+  // authedProcedure's checks and this one in one middleware: each level costs tRPC two copies of
+  // the call options, and every connection opens four streams (a reconnect storm, 40,000 at once).
+  const mounted = mountedChatContext(ctx);
+  const own = mounted ?? ctx;
+  if (!own.user) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Sign in first' });
   // One session rule: only sockets are closed at logout and expiry, counted and capped, and make
   // their user present. The HTTP server refuses these paths before tRPC; this is the backstop.
-  if (ctx.transport.kind === 'http') throw new TRPCError({ code: 'METHOD_NOT_SUPPORTED', message: SUBSCRIPTIONS_OVER_WEBSOCKET });
-  return next();
+  if (own.transport.kind === 'http') throw new TRPCError({ code: 'METHOD_NOT_SUPPORTED', message: SUBSCRIPTIONS_OVER_WEBSOCKET });
+  return mapDomainErrors(await next<{ user: UserDTO }>(mounted ? { ctx: mounted as Context & { user: UserDTO } } : {}));
 });
 
 export const SUBSCRIPTIONS_OVER_WEBSOCKET = 'Subscriptions are served over WebSocket only';

@@ -182,7 +182,7 @@ class Subscriber<E> implements BusSubscription<E> {
   constructor(
     private readonly registry: Registry,
     readonly keys: string[],
-    readonly signal: AbortSignal | undefined,
+    private signal: AbortSignal | undefined,
   ) {}
 
   push(event: E) {
@@ -241,6 +241,11 @@ class Subscriber<E> implements BusSubscription<E> {
   /** The abort listener (an EventTarget calls `handleEvent` on listener objects). */
   handleEvent() {
     this.close();
+  }
+
+  detachSignal() {
+    this.signal?.removeEventListener('abort', this);
+    this.signal = undefined;
   }
 
   close() {

@@ -58,6 +58,11 @@ export interface OverflowSignal {
 export interface BusSubscription<E> extends BatchIterable<E>, BatchPush<E>, OverflowSignal {
   /** Ends the subscription now (idempotent): unregisters it and ends the iteration. */
   close(): void;
+  /**
+   * Stops listening to the abort signal it was opened with (and lets go of it): from now on only
+   * `close()` ends it. For a consumer that is sure to close it (see `releaseSignal` in http/push.ts).
+   */
+  detachSignal(): void;
 }
 
 export interface EventBus {

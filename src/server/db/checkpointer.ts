@@ -84,7 +84,12 @@ function passive() {
   stats.checkpoints++;
   return { row, fresh: note(row) };
 }
+// Idle: nothing committed since a checkpoint that left nothing behind (data_version moves with
+// every commit of another connection), so there is nothing to copy and the round is skipped.
+let idleAt = null;
 function checkpoint() {
+  const version = db.pragma('data_version', { simple: true });
+  if (version === idleAt) return;
   // A passive checkpoint copies the frames committed before it started; those committed while it
   // ran wait for the next one. Rounds until one finds little new, at most five.
   let { row, fresh } = passive();
@@ -94,12 +99,16 @@ function checkpoint() {
     const [restart] = db.pragma('wal_checkpoint(RESTART)');
     note(restart);
     if (!restart.busy) stats.restarts++;
-  } else if (row.log > 0 && fresh <= workerData.finishFrames) {
+    return;
+  }
+  if (row.log > 0 && fresh <= workerData.finishFrames) {
     // Left: about what was committed during the last round. The server's connection copies it
     // between two of its commits, and its next commit starts the WAL over.
     stats.finishes++;
     parentPort.postMessage({ type: 'finish' });
   }
+  // Every frame copied: until the next commit, further rounds would find nothing to do.
+  if (row.checkpointed >= row.log) idleAt = version;
 }
 const timer = setInterval(checkpoint, workerData.intervalMs);
 parentPort.on('message', (message) => {

@@ -16,9 +16,19 @@ export interface PushSink<T> {
   fail(error: unknown): void;
 }
 
+/**
+ * An optional promise of a push source to its sink: "you end me with `return()`, so I stop
+ * listening to the abort signal I was opened with". The adapter then lets go of that signal if
+ * nothing else listens to it (an AbortController costs ~0.7 KB in Node 20, and a connection
+ * holds several streams: BENCHMARKS.md, "Figures quoted in the code").
+ */
+export const releaseSignal = Symbol.for('trpc-social-realtime.releaseSignal');
+
 export interface PushSource<T> {
   /** Called at most once; the values come from then on. */
   [pushToSink](sink: PushSink<T>): void;
+  /** See `releaseSignal`; called after `pushToSink`, only by a sink that ends the stream with `return()`. */
+  [releaseSignal]?(): void;
 }
 
 export function isPushSource(value: unknown): value is PushSource<unknown> {

@@ -78,7 +78,7 @@ export function createHttpServer(deps: AppDeps, { staticDir, identityOf = create
     async listen(port: number, host: string): Promise<AddressInfo> {
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
-        server.listen(port, host, () => {
+        server.listen({ port, host, backlog: LISTEN_BACKLOG }, () => {
           server.off('error', reject);
           resolve();
         });
@@ -95,6 +95,14 @@ export function createHttpServer(deps: AppDeps, { staticDir, identityOf = create
     },
   };
 }
+
+/**
+ * Connections the kernel may hold for us before we accept them (it caps this at
+ * net.core.somaxconn, 4096 on current Linux). Node's default of 511 is less than a reconnect
+ * storm brings at once: the SYNs beyond it are dropped and retried by the clients 1, 3, 7, 15 s
+ * later, which made a storm of 10,000 take a minute (BENCHMARKS.md, seventh round).
+ */
+const LISTEN_BACKLOG = 4096;
 
 /** Node's own limit (16 KiB), named: request line and headers together. */
 const HEADER_LIMIT_BYTES = 16 * 1024;

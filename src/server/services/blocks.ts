@@ -2,6 +2,7 @@ import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { UserDTO } from '../../shared/dto.js';
 import type { Topic } from '../bus/types.js';
 import { Block, User } from '../db/entities.js';
+import { preparedReadsOf } from '../db/prepared.js';
 import type { Deps } from './deps.js';
 import { badRequest, notFound } from './errors.js';
 import { toUserDTO } from './mappers.js';
@@ -25,8 +26,9 @@ export function createBlockService({ orm, bus, clock }: Deps) {
   function load(userId: number): Promise<Set<number>> {
     return loads.run(userId, async () => {
       const version = versions.get(userId) ?? 0;
-      const rows = await orm.em.fork().find(Block, { blocked: userId }, { fields: ['blocker'] });
-      const blockers = new Set(rows.map((row) => row.blocker));
+      // A prepared read: each user's first conversation stream on this instance loads it.
+      const rows = await preparedReadsOf(orm).all<{ blocker: number }>('SELECT blocker_id AS "blocker" FROM blocks WHERE blocked_id = ?', [userId]);
+      const blockers = new Set(rows.map((row) => Number(row.blocker)));
       if ((versions.get(userId) ?? 0) !== version) return blockers; // changed meanwhile: not cached
       return blockersByUser.get(userId) ?? (blockersByUser.set(userId, blockers), blockers);
     });

@@ -1,4 +1,4 @@
-import { Membership } from '../db/entities.js';
+import { preparedReadsOf } from '../db/prepared.js';
 import type { Deps } from './deps.js';
 import { forbidden } from './errors.js';
 import { createSingleFlight } from './single-flight.js';
@@ -17,8 +17,9 @@ export function createMembershipService({ orm }: Pick<Deps, 'orm'>) {
   function load(conversationId: number): Promise<Set<number>> {
     return loads.run(conversationId, async () => {
       const version = versions.get(conversationId) ?? 0;
-      const rows = await orm.em.fork().find(Membership, { conversation: conversationId }, { fields: ['user'] });
-      const members = new Set(rows.map((row) => row.user));
+      // A prepared read: after a start, each conversation's first subscriber or sender loads it.
+      const rows = await preparedReadsOf(orm).all<{ user: number }>('SELECT user_id AS "user" FROM memberships WHERE conversation_id = ?', [conversationId]);
+      const members = new Set(rows.map((row) => Number(row.user)));
       // Keep the result only if no change happened while it loaded.
       if ((versions.get(conversationId) ?? 0) === version) membersByConversation.set(conversationId, members);
       return members;

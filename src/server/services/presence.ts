@@ -2,6 +2,7 @@ import type { PresenceDTO } from '../../shared/social.js';
 import { topics } from '../bus/topics.js';
 import type { TimerHandle } from '../clock.js';
 import { User } from '../db/entities.js';
+import { dateOf, preparedReadsOf } from '../db/prepared.js';
 import type { ConnectionRegistry } from './connections.js';
 import type { Deps } from './deps.js';
 
@@ -42,6 +43,8 @@ export function createMemoryPresenceStore(): PresenceStore {
     async close() {},
   };
 }
+
+const SNAPSHOT_CHUNK = 512;
 
 export function createPresenceService(
   { orm, bus, clock, config, logger }: Deps,
@@ -93,7 +96,8 @@ export function createPresenceService(
    * the other. The README states the rule.
    */
   async function contactsOf(userId: number): Promise<number[]> {
-    const rows = await orm.em.fork().execute<Array<{ userId: number }>>(
+    // A prepared read: every presence watch starts with it.
+    const rows = await preparedReadsOf(orm).all<{ userId: number }>(
       `SELECT DISTINCT theirs.user_id AS "userId" FROM memberships mine
        JOIN memberships theirs ON theirs.conversation_id = mine.conversation_id AND theirs.user_id <> mine.user_id
        JOIN conversations c ON c.id = mine.conversation_id
@@ -107,6 +111,23 @@ export function createPresenceService(
       [userId],
     );
     return rows.map((row) => Number(row.userId));
+  }
+
+  /**
+   * Each user's last-seen time, as prepared reads (every watch starts with a snapshot): the id
+   * list is padded to a power of two (repeating its last id), so a few statements serve every
+   * length, and split beyond `SNAPSHOT_CHUNK`.
+   */
+  async function lastSeenOf(userIds: readonly number[]): Promise<Array<{ id: number; lastSeenAt: unknown }>> {
+    const reads = preparedReadsOf(orm);
+    const rows: Array<{ id: number; lastSeenAt: unknown }> = [];
+    for (let start = 0; start < userIds.length; start += SNAPSHOT_CHUNK) {
+      const chunk = userIds.slice(start, start + SNAPSHOT_CHUNK);
+      const size = 2 ** Math.ceil(Math.log2(chunk.length));
+      const ids = chunk.concat(new Array<number>(size - chunk.length).fill(chunk.at(-1)!));
+      rows.push(...(await reads.all<{ id: number; lastSeenAt: unknown }>(`SELECT id AS "id", last_seen_at AS "lastSeenAt" FROM users WHERE id IN (${ids.map(() => '?').join(', ')})`, ids)));
+    }
+    return rows;
   }
 
   return {
@@ -132,14 +153,11 @@ export function createPresenceService(
 
     async snapshot(userIds: readonly number[]): Promise<PresenceDTO[]> {
       if (userIds.length === 0) return [];
-      const [online, users] = await Promise.all([
-        store.onlineAmong(userIds),
-        orm.em.fork().find(User, { id: { $in: [...userIds] } }, { fields: ['id', 'lastSeenAt'] }),
-      ]);
+      const [online, users] = await Promise.all([store.onlineAmong(userIds), lastSeenOf(userIds)]);
       return users.map((user) => ({
-        userId: user.id,
-        status: online.has(user.id) ? 'online' : 'offline',
-        lastSeenAt: user.lastSeenAt ? user.lastSeenAt.toISOString() : null,
+        userId: Number(user.id),
+        status: online.has(Number(user.id)) ? 'online' : 'offline',
+        lastSeenAt: user.lastSeenAt === null || user.lastSeenAt === undefined ? null : dateOf(user.lastSeenAt).toISOString(),
       }));
     },
 

@@ -1,4 +1,5 @@
 import type { EntityManager } from '../db/driver.js';
+import type { PreparedReads } from '../db/prepared.js';
 
 export type UnreadRow = { conversationId: number; lastReadSeq: number; unreadCount: number };
 
@@ -8,12 +9,15 @@ export type UnreadRow = { conversationId: number; lastReadSeq: number; unreadCou
  * a live stream can tell which later messages still need counting.
  */
 export async function unreadCounts(
-  em: EntityManager,
+  /** An entity manager (in a transaction, it reads there), or prepared reads for a stream's start. */
+  reader: EntityManager | PreparedReads,
   userId: number,
   conversationIds?: readonly number[],
 ): Promise<{ rows: UnreadRow[]; asOfMessageId: number }> {
+  const execute = <Row>(sql: string, params: unknown[]) =>
+    'execute' in reader ? reader.execute<Row[]>(sql, params) : reader.all<Row>(sql, params);
   const filter = conversationIds ? `AND mb.conversation_id IN (${conversationIds.map(() => '?').join(',') || 'NULL'})` : '';
-  const rows = await em.execute<Array<UnreadRow & { asOf: number | null }>>(
+  const rows = await execute<UnreadRow & { asOf: number | null }>(
     `SELECT mb.conversation_id AS "conversationId", mb.last_read_seq AS "lastReadSeq",
        (SELECT count(*) FROM messages m WHERE m.conversation_id = mb.conversation_id
           AND m.seq > mb.last_read_seq AND m.sender_id <> mb.user_id) AS "unreadCount",
@@ -23,7 +27,7 @@ export async function unreadCounts(
   );
   let asOfMessageId = 0;
   if (rows.length === 0) {
-    const [row] = await em.execute<Array<{ asOf: number | null }>>('SELECT max(id) AS "asOf" FROM messages');
+    const [row] = await execute<{ asOf: number | null }>('SELECT max(id) AS "asOf" FROM messages', []);
     asOfMessageId = row?.asOf ?? 0;
   }
   return {

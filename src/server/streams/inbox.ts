@@ -3,12 +3,18 @@ import type { InboxEvent } from '../../shared/events.js';
 import { topics, type InboxBusEvent } from '../bus/topics.js';
 import type { AppDeps } from '../context.js';
 import { Membership, Message } from '../db/entities.js';
-import { toMessageDTO } from '../services/mappers.js';
+import { preparedReadsOf } from '../db/prepared.js';
+import { MESSAGE_ROW_COLUMNS, messageRowToDTO, toMessageDTO, type MessageRow } from '../services/mappers.js';
 import { unreadCounts } from '../services/read-state.js';
 import { LiveStream, type StreamOutput } from './live-stream.js';
 import { CursorStream, LATE_WINDOW_MS, listenThenRead, pagesAfter, type BelowCursor } from './replay.js';
 
 const REPLAY_PAGE = 500;
+// Current memberships only: a conversation the user left replays nothing. A prepared read: every
+// resumed inbox (the web app always resumes it, from its list's newest message) starts with it.
+const PAGE_AFTER = `SELECT ${MESSAGE_ROW_COLUMNS} FROM messages m
+  WHERE m.id > ? AND m.conversation_id IN (SELECT mb.conversation_id FROM memberships mb WHERE mb.user_id = ?)
+  ORDER BY m.id LIMIT ${REPLAY_PAGE}`;
 
 type Options = {
   userId: number;
@@ -23,11 +29,15 @@ type Options = {
  */
 export async function openInboxStream({ bus, orm, clock }: AppDeps, { userId, lastEventId, signal }: Options) {
   // Listen first, then count and replay: the id checks below drop anything seen twice.
-  const { live, value: counts } = await listenThenRead(bus, topics.inbox(userId), signal, () => unreadCounts(orm.em.fork(), userId));
+  const { live, value: counts } = await listenThenRead(bus, topics.inbox(userId), signal, () => unreadCounts(preparedReadsOf(orm), userId));
   const unread = new Map<number, UnreadState>(counts.rows.map((row) => [row.conversationId, { count: row.unreadCount, asOf: counts.asOfMessageId, counted: [] }]));
   const cursor = lastEventId != null ? Number(lastEventId) : counts.asOfMessageId;
   const lateWindowMs = bus.mayReorder ? LATE_WINDOW_MS : 0;
-  return new LiveStream(live, new InboxStreamLogic(orm, clock, userId, unread, cursor, lastEventId != null, lateWindowMs));
+  const logic = new InboxStreamLogic(orm, clock, userId, unread, cursor, lastEventId != null, lateWindowMs);
+  // The count read the newest stored id after listening began: a client resuming at or past it
+  // has nothing stored to replay (what commits later arrives live). The web app always resumes.
+  logic.nothingStoredAfter = counts.asOfMessageId;
+  return new LiveStream(live, logic);
 }
 
 /**
@@ -40,6 +50,9 @@ type Out = TrackedEnvelope<InboxEvent[]>;
 
 /** What one open inbox stream keeps between events, and what it does with them. */
 class InboxStreamLogic extends CursorStream<InboxBusEvent, InboxEvent> {
+  /** For the first replay only: the newest message id stored when the stream opened. */
+  nothingStoredAfter: number | null = null;
+
   constructor(
     private readonly orm: AppDeps['orm'],
     private readonly clock: AppDeps['clock'],
@@ -70,21 +83,15 @@ class InboxStreamLogic extends CursorStream<InboxBusEvent, InboxEvent> {
 
   /** Stored messages of the user's current conversations after the cursor, page by page. */
   protected async replayInto(out: StreamOutput<Out>) {
-    const { orm, userId } = this;
-    const pages = pagesAfter(
-      this.cursor,
-      REPLAY_PAGE,
-      async (after) => {
-        // Current memberships only: a conversation the user left replays nothing.
-        const em = orm.em.fork();
-        const memberOf = (await em.find(Membership, { user: userId }, { fields: ['conversation'] })).map((m) => m.conversation);
-        return em.find(Message, { id: { $gt: after }, conversation: { $in: memberOf } }, { orderBy: { id: 'asc' }, limit: REPLAY_PAGE });
-      },
-      (row) => row.id,
-    );
+    const storedUpTo = this.nothingStoredAfter;
+    this.nothingStoredAfter = null;
+    if (storedUpTo !== null && this.cursor >= storedUpTo) return;
+    const { userId } = this;
+    const reads = preparedReadsOf(this.orm);
+    const pages = pagesAfter(this.cursor, REPLAY_PAGE, (after) => reads.all<MessageRow>(PAGE_AFTER, [after, userId]), (row) => Number(row.id));
     for await (const page of pages) {
       this.cursor = page.cursor;
-      out.emit(tracked(String(this.cursor), page.rows.map((row) => toInboxEvent(this, { type: 'message', message: toMessageDTO(row) }))));
+      out.emit(tracked(String(this.cursor), page.rows.map((row) => toInboxEvent(this, { type: 'message', message: messageRowToDTO(row) }))));
     }
   }
 }

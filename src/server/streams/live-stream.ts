@@ -1,5 +1,5 @@
 import type { BatchReceiver, BusSubscription } from '../bus/types.js';
-import { pushToSink, type PushSink, type PushSource } from '../http/push.js';
+import { pushToSink, releaseSignal, type PushSink, type PushSource } from '../http/push.js';
 
 /** What `StreamLogic.onBatch` returns to end the stream (the subscriber is no longer allowed to read it). */
 export const END = Symbol('end of stream');
@@ -119,6 +119,11 @@ export class LiveStream<E, Out> implements AsyncIterableIterator<Out>, PushSourc
     this.runner.requestBatches();
   }
 
+  /** The sink ends this stream with `return()`: its bus subscription no longer needs the signal. */
+  [releaseSignal]() {
+    this.runner.detachSignal();
+  }
+
   /** Ends the stream; what was emitted before is still yielded (not after `return()`, which clears it), then the failure if any. */
   finish() {
     if (this.finished) return;
@@ -222,6 +227,10 @@ class LogicRunner<E, Out> implements BatchReceiver<E> {
 
   close() {
     this.live.close();
+  }
+
+  detachSignal() {
+    this.live.detachSignal();
   }
 
   /** True if the batch was handled at once and the stream wants the next one pushed too. */

@@ -3,11 +3,30 @@ import type { NotificationEvent } from '../../shared/notifications.js';
 import { topics } from '../bus/topics.js';
 import type { AppDeps } from '../context.js';
 import { Notification } from '../db/entities.js';
+import { dateOf, jsonOf, preparedReadsOf } from '../db/prepared.js';
 import { toNotificationDTO } from '../services/notifications.js';
+import type { NotificationDTO, NotificationType } from '../../shared/notifications.js';
 import { LiveStream, type StreamOutput } from './live-stream.js';
 import { CursorStream, LATE_WINDOW_MS, listenThenRead, pagesAfter, type BelowCursor } from './replay.js';
 
 const REPLAY_PAGE = 200;
+// Prepared reads: every (re)subscription runs one of them.
+const LATEST_ID = 'SELECT max(id) AS "id" FROM notifications WHERE user_id = ?';
+const PAGE_AFTER = `SELECT id AS "id", type AS "type", content AS "content", conversation_id AS "conversationId", group_id AS "groupId",
+  created_at AS "createdAt", read_at AS "readAt" FROM notifications WHERE user_id = ? AND id > ? ORDER BY id LIMIT ${REPLAY_PAGE}`;
+
+type NotificationRow = { id: number; type: string; content: unknown; conversationId: number | null; groupId: number | null; createdAt: unknown; readAt: unknown };
+
+/** As `toNotificationDTO` maps the entity. */
+const rowToDTO = (row: NotificationRow): NotificationDTO => ({
+  id: Number(row.id),
+  type: row.type as NotificationType,
+  content: jsonOf(row.content),
+  conversationId: row.conversationId ?? null,
+  groupId: row.groupId ?? null,
+  createdAt: dateOf(row.createdAt).toISOString(),
+  readAt: row.readAt === null || row.readAt === undefined ? null : dateOf(row.readAt).toISOString(),
+});
 
 type Options = {
   userId: number;
@@ -21,7 +40,7 @@ export async function openNotificationStream(deps: AppDeps, { userId, lastEventI
   // Listen before reading: the id check below drops what the replay already sent.
   const { live, value: start } = await listenThenRead(bus, topics.notifications(userId), signal, async () => {
     if (lastEventId != null) return Number(lastEventId);
-    const [row] = await orm.em.fork().execute<Array<{ id: number | null }>>('SELECT max(id) AS id FROM notifications WHERE user_id = ?', [userId]);
+    const [row] = await preparedReadsOf(orm).all<{ id: number | null }>(LATEST_ID, [userId]);
     return Number(row?.id ?? 0);
   });
   const lateWindowMs = bus.mayReorder ? LATE_WINDOW_MS : 0;
@@ -64,17 +83,13 @@ class NotificationStreamLogic extends CursorStream<NotificationEvent, Notificati
 
   /** Stored notifications after the cursor, page by page, each page with the current unread count. */
   protected async replayInto(out: StreamOutput<Out>) {
-    const { orm, services, userId } = this;
-    const pages = pagesAfter(
-      this.cursor,
-      REPLAY_PAGE,
-      (after) => orm.em.fork().find(Notification, { user: userId, id: { $gt: after } }, { orderBy: { id: 'asc' }, limit: REPLAY_PAGE }),
-      (row) => row.id,
-    );
+    const { services, userId } = this;
+    const reads = preparedReadsOf(this.orm);
+    const pages = pagesAfter(this.cursor, REPLAY_PAGE, (after) => reads.all<NotificationRow>(PAGE_AFTER, [userId, after]), (row) => Number(row.id));
     for await (const page of pages) {
       this.cursor = page.cursor;
       const unreadCount = await services.notifications.unreadCount(userId);
-      out.emit(tracked(String(this.cursor), page.rows.map((row): NotificationEvent => ({ type: 'notification', notification: toNotificationDTO(row), unreadCount }))));
+      out.emit(tracked(String(this.cursor), page.rows.map((row): NotificationEvent => ({ type: 'notification', notification: rowToDTO(row), unreadCount }))));
     }
   }
 }

@@ -79,6 +79,9 @@ export class RequestSlots {
   }
 }
 
+/** The abort reason of the requests of a closed socket, made once (see subscription.ts). */
+const SOCKET_CLOSED = new DOMException('The connection closed', 'AbortError');
+
 /** The state of one socket. */
 export class Connection<TContext> {
   ctx: TContext | undefined = undefined;
@@ -108,7 +111,7 @@ export class Connection<TContext> {
   requestSignal(): AbortSignal {
     if (!this.requestsAbort) {
       this.requestsAbort = new AbortController();
-      if (this.isClosed) this.requestsAbort.abort(); // asked for after the socket closed
+      if (this.isClosed) this.requestsAbort.abort(SOCKET_CLOSED); // asked for after the socket closed
     }
     return this.requestsAbort.signal;
   }
@@ -120,6 +123,6 @@ export class Connection<TContext> {
     this.slots.clear();
     for (const subscription of [...this.subscriptions.values()]) subscription.stop();
     this.subscriptions.clear();
-    this.requestsAbort?.abort();
+    this.requestsAbort?.abort(SOCKET_CLOSED);
   }
 }

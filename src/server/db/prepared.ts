@@ -1,0 +1,96 @@
+/**
+ * Reads that run for every connection (its session, each stream's start), as hand-written SQL
+ * with `?` placeholders and quoted aliases (PostgreSQL folds unquoted ones to lower case).
+ *
+ * On SQLite a statement is prepared once per connection and kept: through `em.find` a read costs
+ * ~300 µs of the ORM's and knex's work (query building, hydration, a fresh `prepare` every
+ * time), through `em.execute` ~30 µs, as a kept statement ~5 µs (BENCHMARKS.md, seventh round).
+ * It runs only while no one holds the pool's connection (else it waits for it, as any query), so
+ * it never reads what a transaction has not committed. On PostgreSQL a read is a network round
+ * trip whatever the client does: it goes through `em.execute`.
+ *
+ * Rows come back as the driver gives them: integers as numbers, except PostgreSQL's `count(*)`
+ * (a string); datetimes as `Date` on PostgreSQL and epoch ms on SQLite (`dateOf` reads both);
+ * JSON columns as objects on PostgreSQL and text on SQLite (`jsonOf`).
+ */
+import { storeKindOf, type Orm } from './driver.js';
+
+export type PreparedReads = {
+  all<Row>(sql: string, params: readonly unknown[]): Promise<Row[]>;
+};
+
+type SqliteStatement = { all(...params: unknown[]): unknown[] };
+type SqliteDatabase = { prepare(sql: string): SqliteStatement; readonly open: boolean };
+/** knex's client: its tarn pool holds SQLite's one connection. */
+type SqliteClient = {
+  acquireConnection(): Promise<SqliteDatabase>;
+  releaseConnection(connection: SqliteDatabase): Promise<unknown>;
+  pool?: { numUsed(): number };
+};
+
+const readsByOrm = new WeakMap<Orm, PreparedReads>();
+
+/** The ORM's prepared reads (one statement cache per ORM). */
+export function preparedReadsOf(orm: Orm): PreparedReads {
+  let reads = readsByOrm.get(orm);
+  if (!reads) readsByOrm.set(orm, (reads = storeKindOf(orm) === 'sqlite' ? sqliteReads(orm) : executedReads(orm)));
+  return reads;
+}
+
+function executedReads(orm: Orm): PreparedReads {
+  return { all: <Row>(sql: string, params: readonly unknown[]) => orm.em.getConnection().execute<Row[]>(sql, [...params], 'all') };
+}
+
+function sqliteReads(orm: Orm): PreparedReads {
+  // Per connection object: a pool that replaced its connection starts a fresh cache.
+  const statements = new WeakMap<SqliteDatabase, Map<string, SqliteStatement>>();
+  /** The pool's connection, as last borrowed. */
+  let known: SqliteDatabase | null = null;
+
+  function run<Row>(database: SqliteDatabase, sql: string, params: readonly unknown[]): Row[] {
+    let cache = statements.get(database);
+    if (!cache) statements.set(database, (cache = new Map()));
+    let statement = cache.get(sql);
+    if (!statement) cache.set(sql, (statement = database.prepare(sql)));
+    return statement.all(...params.map(sqliteParam)) as Row[];
+  }
+
+  async function borrowed<Row>(client: SqliteClient, sql: string, params: readonly unknown[]): Promise<Row[]> {
+    const database = await client.acquireConnection();
+    try {
+      known = database;
+      return run<Row>(database, sql, params);
+    } finally {
+      await client.releaseConnection(database);
+    }
+  }
+
+  return {
+    all<Row>(sql: string, params: readonly unknown[]): Promise<Row[]> {
+      const client = orm.em.getConnection().getKnex().client as SqliteClient;
+      // Nobody holds the connection (no transaction, no query between its awaits): a statement run
+      // synchronously, now, cannot interleave with anything, so it needs no turn of the pool
+      // (tarn's acquire costs a timer and several promises). Otherwise wait for it like any query.
+      if (known?.open && client.pool?.numUsed() === 0) {
+        try {
+          return Promise.resolve(run<Row>(known, sql, params));
+        } catch (error) {
+          return Promise.reject(error);
+        }
+      }
+      return borrowed<Row>(client, sql, params);
+    },
+  };
+}
+
+/** As knex binds them for better-sqlite3: a Date as epoch ms, a boolean as 0 or 1. */
+const sqliteParam = (value: unknown) => (value instanceof Date ? value.valueOf() : typeof value === 'boolean' ? Number(value) : value);
+
+/** A (non-null) datetime column as either driver returns it. */
+export function dateOf(value: unknown): Date {
+  if (value instanceof Date) return value;
+  return new Date(typeof value === 'string' && !/^\d+$/.test(value) ? value : Number(value));
+}
+
+/** A JSON column as either driver returns it. */
+export const jsonOf = <T>(value: unknown): T => (typeof value === 'string' ? (JSON.parse(value) as T) : (value as T));
