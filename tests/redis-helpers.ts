@@ -1,4 +1,6 @@
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import type { Redis } from 'ioredis';
 import { openRedis } from '../src/server/redis/client.js';
 
@@ -38,4 +40,49 @@ export async function deleteRedisKeys(prefix: string): Promise<void> {
   } finally {
     admin.disconnect();
   }
+}
+
+/**
+ * A Redis of the test's own (a `redis-server` child on a free port, nothing saved), for tests
+ * that stop or freeze Redis without disturbing the others on the shared one.
+ */
+export async function startPrivateRedis() {
+  const port = await freePort();
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`redis-server did not start:\n${output}`)), 10_000);
+    child.stdout.on('data', (chunk) => {
+      output += chunk;
+      if (output.includes('Ready to accept connections')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`redis-server exited with ${code}:\n${output}`));
+    });
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    /** Freezes (SIGSTOP) or thaws (SIGCONT) the process: connections stay open, nothing answers. */
+    freeze: (frozen: boolean) => child.kill(frozen ? 'SIGSTOP' : 'SIGCONT'),
+    async kill() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createNetServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
 }

@@ -4,6 +4,7 @@ import type { Duplex } from 'node:stream';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { LIMITS } from '../../shared/limits.js';
+import type { Readiness } from '../backends.js';
 import type { AppDeps, Identity } from '../context.js';
 import { anonymous, createContextInner } from '../context.js';
 import { appRouter } from '../routers/index.js';
@@ -27,10 +28,12 @@ export type HttpOptions = {
   staticDir: string | null;
   /** Who is calling (host identity or built-in sessions); built-in sessions when omitted. */
   identityOf?: ResolveRequestIdentity;
+  /** Backends `/readyz` checks besides the database. */
+  readiness?: Readiness;
 };
 
 /** One HTTP server: the API over HTTP and WebSocket at `/trpc`, the web app everywhere else. */
-export function createHttpServer(deps: AppDeps, { staticDir, identityOf = createRequestIdentity(deps) }: HttpOptions) {
+export function createHttpServer(deps: AppDeps, { staticDir, identityOf = createRequestIdentity(deps), readiness }: HttpOptions) {
   const { services, logger, config } = deps;
   const identities = new WeakMap<IncomingMessage, Identity>();
   const sessionExpiry = new WeakMap<IncomingMessage, number>();
@@ -60,7 +63,7 @@ export function createHttpServer(deps: AppDeps, { staticDir, identityOf = create
   });
   const staticHandler = staticDir ? createStaticHandler(staticDir, logger) : null;
   const refuseSubscription = createSubscriptionGuard(appRouter, `${API_PATH}/`);
-  const handleOperations = createOperationsHandler(deps);
+  const handleOperations = createOperationsHandler(deps, readiness);
 
   const server: Server = createNodeServer({ maxHeaderSize: HEADER_LIMIT_BYTES }, (req, res) => {
     if (req.url === API_PATH || req.url?.startsWith(`${API_PATH}/`) || req.url?.startsWith(`${API_PATH}?`)) {
