@@ -1,7 +1,6 @@
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import type { Redis } from 'ioredis';
+import { deleteKeys } from '../bench/redis.js';
 import { openRedis } from '../src/server/redis/client.js';
 
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -31,12 +30,7 @@ export async function openTestRedis(prefix = `test:${randomUUID()}:`) {
 export async function deleteRedisKeys(prefix: string): Promise<void> {
   const admin = await openRedis({ url: REDIS_URL, connectTimeoutMs: 5_000 });
   try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await admin.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await admin.del(...keys);
-    } while (cursor !== '0');
+    await deleteKeys(admin, prefix);
   } finally {
     admin.disconnect();
   }
@@ -46,43 +40,4 @@ export async function deleteRedisKeys(prefix: string): Promise<void> {
  * A Redis of the test's own (a `redis-server` child on a free port, nothing saved), for tests
  * that stop or freeze Redis without disturbing the others on the shared one.
  */
-export async function startPrivateRedis() {
-  const port = await freePort();
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`redis-server did not start:\n${output}`)), 10_000);
-    child.stdout.on('data', (chunk) => {
-      output += chunk;
-      if (output.includes('Ready to accept connections')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`redis-server exited with ${code}:\n${output}`));
-    });
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  return {
-    url: `redis://127.0.0.1:${port}`,
-    /** Freezes (SIGSTOP) or thaws (SIGCONT) the process: connections stay open, nothing answers. */
-    freeze: (frozen: boolean) => child.kill(frozen ? 'SIGSTOP' : 'SIGCONT'),
-    async kill() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      await exited;
-    },
-  };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createNetServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { startPrivateRedis } from '../bench/redis.js';
