@@ -6,9 +6,9 @@
  */
 import { Redis } from 'ioredis';
 import { startServerProcess, type ServerKind, type ServerProcess, type SharedBackends } from './control.js';
-import { createBenchDatabase } from './postgres.js';
+import { backendsCpuDelta, createBenchDatabase, postgresBackendsCpu, type BenchDatabase } from './postgres.js';
 import { deleteKeys, redisCpuSeconds, startPrivateRedis } from './redis.js';
-import { fanoutOn, type FanoutParams, type FanoutStep } from './workloads.js';
+import { fanoutOn, type BackendMeters, type FanoutParams, type FanoutStep } from './workloads.js';
 
 export type ClusterSetup = {
   /** Key in the results and for `--setups=`. */
@@ -58,10 +58,26 @@ export async function runClusterFanout(setup: ClusterSetup, params: FanoutParams
   try {
     // One after the other: the first applies the migrations (or creates the table), the others find them.
     for (let i = 0; i < setup.instances; i++) servers.push(await startServerProcess(setup.kind, shared));
-    return await fanoutOn(servers, params, { label: setup.name, log, redisCpu: shared ? redis.cpuSeconds : undefined });
+    return await fanoutOn(servers, params, { label: setup.name, log, backends: database ? backendMeters(redis, database) : {} });
   } finally {
     await Promise.all(servers.map((server) => server.close()));
     await database?.drop();
     if (shared) await redis.cleanup(redisPrefix);
   }
+}
+
+function backendMeters(redis: ClusterRedis, database: BenchDatabase): BackendMeters {
+  return {
+    async redis() {
+      const before = await redis.cpuSeconds();
+      return async () => (await redis.cpuSeconds()) - before;
+    },
+    async postgres() {
+      const before = await postgresBackendsCpu(database.name);
+      return async () => {
+        const after = before && (await postgresBackendsCpu(database.name));
+        return before && after ? backendsCpuDelta(before, after) : null;
+      };
+    },
+  };
 }

@@ -143,7 +143,7 @@ export function clusterTable(results: Results, params: FanoutParams, setups: Clu
   const lines = [
     '## Cluster',
     '',
-    `The fan-out workload (${params.users} users in groups of ${params.groupSize}, one sender per group, ${params.stepMs / 1000} s recorded per step after ${(params.warmupMs ?? 0) / 1000} s unrecorded; flat out = ${params.window} in flight per group) on each deployment in turn. With two instances each group's members alternate between them (member j of group g on instance (g + j) mod 2, so half the senders are on each), and *cross-instance* counts the deliveries whose recipient is on the other instance than the sender. The instances of a deployment share one PostgreSQL database and one Redis prefix. **Server CPU is every instance summed; PostgreSQL's is not counted for anyone, and Redis's is its own column** (\`INFO cpu\` of the whole Redis server). The embedded deployment does its SQLite work inside the server process, so its server CPU includes storage that the PostgreSQL deployments do outside it. Ratios: ours ×2 against ours embedded ×1, and against Socket.IO ×2.`,
+    `The fan-out workload (${params.users} users in groups of ${params.groupSize}, one sender per group, ${params.stepMs / 1000} s recorded per step after ${(params.warmupMs ?? 0) / 1000} s unrecorded; flat out = ${params.window} in flight per group) on each deployment in turn. With two instances each group's members alternate between them (member j of group g on instance (g + j) mod 2, so half the senders are on each), and *cross-instance* counts the deliveries whose recipient is on the other instance than the sender. The instances of a deployment share one PostgreSQL database and one Redis prefix. **Server CPU is every instance summed, without Redis or PostgreSQL**; their CPU is in columns of its own: Redis's from \`INFO cpu\` (the whole Redis server), PostgreSQL's from /proc for the backends connected to the deployment's database (not its shared WAL writer or checkpointer). The embedded deployment does its SQLite work inside the server process, so its server CPU includes storage that the PostgreSQL deployments do outside it: the last row adds theirs back. Ratios: ours ×2 against ours embedded ×1, and against Socket.IO ×2.`,
     '',
     `| step | metric | ${run.map((s) => s.label).join(' | ')} | ours ×2 / embedded ×1 | ours ×2 / Socket.IO ×2 |`,
     `|---|---|${run.map(() => '---').join('|')}|---|---|`,
@@ -164,9 +164,11 @@ export function clusterTable(results: Results, params: FanoutParams, setups: Clu
     lines.push(row('p99 ms', (x) => x.p99));
     lines.push(row('cross-instance p99 ms', (x) => fmt(x.crossP99 ?? undefined)));
     lines.push(row('errors · exactly once', (x) => `${x.errors} · ${x.exactlyOnce ? 'yes' : `NO (missing ${x.missing}, dup ${x.duplicates})`}`, false));
-    lines.push(row('CPU % servers (sum) · loadgen · Redis', (x) => `${x.serverCpuPct} · ${x.loadgenCpuPct} · ${fmt(x.redisCpuPct ?? undefined)}`, false));
+    lines.push(row('CPU % servers (sum) · loadgen · Redis · PostgreSQL', (x) => `${x.serverCpuPct} · ${x.loadgenCpuPct} · ${fmt(x.redisCpuPct ?? undefined)} · ${fmt(x.postgresCpuPct ?? undefined)}`, false));
     lines.push(row('server CPU-s per 100k deliveries', (x) => fmt(per100k(x.serverCpuPct, x.deliveriesPerSec))));
     lines.push(row('Redis CPU-s per 100k deliveries', (x) => fmt(per100k(x.redisCpuPct, x.deliveriesPerSec))));
+    lines.push(row('PostgreSQL CPU-s per 100k deliveries', (x) => fmt(per100k(x.postgresCpuPct, x.deliveriesPerSec))));
+    lines.push(row('servers + Redis + PostgreSQL CPU-s per 100k', (x) => fmt(per100k(x.serverCpuPct + (x.redisCpuPct ?? 0) + (x.postgresCpuPct ?? 0), x.deliveriesPerSec))));
   }
   return [...lines, '', ...clusterTargets(results), ''];
 }

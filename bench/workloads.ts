@@ -116,25 +116,27 @@ export function startPool(servers: ServerProcess[], users: BenchUser[], workerCo
   };
 }
 
-/** Redis's CPU time so far, seconds (`INFO cpu`), for deployments on Redis. */
-export type RedisCpu = () => Promise<number>;
+/** Starts measuring a backend's CPU; the function returned gives its CPU seconds since (null: not measurable). */
+export type CpuSince = () => Promise<() => Promise<number | null>>;
+/** The shared backends' own CPU, where the deployment has them (Redis, PostgreSQL). */
+export type BackendMeters = { redis?: CpuSince; postgres?: CpuSince };
 
 /**
- * CPU of the server (every instance summed), of this process (every load-generator thread) and,
- * given `redisCpu`, of Redis, as % of one core.
+ * CPU of the server (every instance summed), of this process (every load-generator thread) and
+ * of the backends given, as % of one core.
  */
-export async function cpuMeter(servers: ServerProcess[], redisCpu?: RedisCpu) {
+export async function cpuMeter(servers: ServerProcess[], backends: BackendMeters = {}) {
   const serversCpu = async () => (await Promise.all(servers.map((server) => server.cpu()))).reduce((a, b) => ({ user: a.user + b.user, system: a.system + b.system }));
-  const [server0, redis0] = await Promise.all([serversCpu(), redisCpu?.()]);
+  const [server0, redis, postgres] = await Promise.all([serversCpu(), backends.redis?.(), backends.postgres?.()]);
   const local0 = process.cpuUsage();
   const t0 = performance.now();
   return async () => {
     const ms = performance.now() - t0;
-    const [server1, redis1] = await Promise.all([serversCpu(), redisCpu?.()]);
+    const [server1, redisSeconds, postgresSeconds] = await Promise.all([serversCpu(), redis?.(), postgres?.()]);
     const local1 = process.cpuUsage();
     const pct = (a: Cpu, b: Cpu) => Math.round(((b.user - a.user + b.system - a.system) / 1000 / ms) * 100);
-    const redisCpuPct = redis0 === undefined || redis1 === undefined ? null : Math.round(((redis1 - redis0) * 1000 / ms) * 100);
-    return { serverCpuPct: pct(server0, server1), loadgenCpuPct: pct(local0, local1), redisCpuPct };
+    const secondsPct = (seconds: number | null | undefined) => (seconds === null || seconds === undefined ? null : Math.round(((seconds * 1000) / ms) * 100));
+    return { serverCpuPct: pct(server0, server1), loadgenCpuPct: pct(local0, local1), redisCpuPct: secondsPct(redisSeconds), postgresCpuPct: secondsPct(postgresSeconds) };
   };
 }
 
@@ -197,6 +199,8 @@ export type FanoutStep = {
   loadgenCpuPct: number;
   /** Redis's own CPU (whole server), % of one core; null where the deployment has no Redis. */
   redisCpuPct: number | null;
+  /** The deployment's PostgreSQL backends, % of one core; null without PostgreSQL (or without its /proc). */
+  postgresCpuPct: number | null;
 };
 
 export async function runFanout(kind: ServerKind, params: FanoutParams, log: (line: string) => void = () => {}) {
@@ -208,13 +212,13 @@ export async function runFanout(kind: ServerKind, params: FanoutParams, log: (li
   }
 }
 
-export type FanoutOptions = { label: string; log?: (line: string) => void; redisCpu?: RedisCpu };
+export type FanoutOptions = { label: string; log?: (line: string) => void; backends?: BackendMeters };
 
 /**
  * The fan-out workload on running instances: one, or several on shared backends with each group's
  * members alternating between them. Users are prepared through the first instance.
  */
-export async function fanoutOn(servers: ServerProcess[], params: FanoutParams, { label, log = () => {}, redisCpu }: FanoutOptions) {
+export async function fanoutOn(servers: ServerProcess[], params: FanoutParams, { label, log = () => {}, backends }: FanoutOptions) {
   const users = await prepareUsers(servers[0]!, params.users, params.groupSize);
   const pool = startPool(servers, users, params.workers);
   const steps: FanoutStep[] = [];
@@ -226,9 +230,9 @@ export async function fanoutOn(servers: ServerProcess[], params: FanoutParams, {
     if (params.flatOut !== false) plan.push({ step: 'flat out', rate: null });
     for (let i = 0; i < plan.length; i++) {
       const { step, rate } = plan[i]!;
-      const result = await fanoutStep(pool, params, step, rate, { label, log, redisCpu });
+      const result = await fanoutStep(pool, params, step, rate, { label, log, backends });
       steps.push(result);
-      log(`  ${label} ${step}: ${result.persistedPerSec} msg/s, ${result.deliveriesPerSec} deliveries/s, p50 ${result.p50} p99 ${result.p99}${result.crossP99 === null ? '' : ` (cross-instance ${result.crossP99})`} ms, errors ${result.errors}, exactly-once ${result.exactlyOnce}, cpu server ${result.serverCpuPct}% loadgen ${result.loadgenCpuPct}%${result.redisCpuPct === null ? '' : ` redis ${result.redisCpuPct}%`}`);
+      log(`  ${label} ${step}: ${result.persistedPerSec} msg/s, ${result.deliveriesPerSec} deliveries/s, p50 ${result.p50} p99 ${result.p99}${result.crossP99 === null ? '' : ` (cross-instance ${result.crossP99})`} ms, errors ${result.errors}, exactly-once ${result.exactlyOnce}, cpu server ${result.serverCpuPct}% loadgen ${result.loadgenCpuPct}%${result.redisCpuPct === null ? '' : ` redis ${result.redisCpuPct}%`}${result.postgresCpuPct === null ? '' : ` postgres ${result.postgresCpuPct}%`}`);
       if (rate === null && params.halfFlat && i === plan.length - 1) {
         const half = Math.max(50, Math.round(result.persistedPerSec / 2 / 50) * 50);
         plan.push({ step: `half flat out (${half}/s)`, rate: half });
@@ -241,14 +245,14 @@ export async function fanoutOn(servers: ServerProcess[], params: FanoutParams, {
 }
 
 /** One step: `rate` msg/s (null: flat out), warm-up unrecorded, then CPU and latencies over the recorded window, then the exactly-once check. */
-async function fanoutStep(pool: Pool, params: FanoutParams, step: string, rate: number | null, { label, log = () => {}, redisCpu }: FanoutOptions): Promise<FanoutStep> {
+async function fanoutStep(pool: Pool, params: FanoutParams, step: string, rate: number | null, { label, log = () => {}, backends }: FanoutOptions): Promise<FanoutStep> {
   const profileDir = process.env.BENCH_PROFILE_DIR;
   const warmupMs = params.warmupMs ?? 0;
   const running = pool.all<StepResult>('run', { rate: rate === null ? null : rate / params.workers, durationMs: params.stepMs, window: params.window, warmupMs });
   // CPU and profile cover the recorded window, as the latencies do.
   if (warmupMs > 0) await new Promise((resolve) => setTimeout(resolve, warmupMs));
   if (profileDir) await Promise.all(pool.servers.map((server) => server.call('profileStart')));
-  const meter = await cpuMeter(pool.servers, redisCpu);
+  const meter = await cpuMeter(pool.servers, backends);
   const results = await running;
   const cpu = await meter();
   if (profileDir) {
@@ -384,7 +388,7 @@ export async function runStorm(kind: ServerKind, params: StormParams, log: (line
     if (failures > 0) throw new Error(`${failures} connections failed: ${connected.find((c) => c.firstError)?.firstError}`);
     const meter = await cpuMeter([server]);
     const results = await pool.all<StormResult & StepResult>('storm', { rate: params.rate / params.workers, beforeMs: params.beforeMs, afterMs: params.afterMs });
-    const cpu = await meter();
+    const { serverCpuPct, loadgenCpuPct } = await meter();
     const check = sumChecks(await pool.all<CheckResult>('drain', { timeoutMs: 30_000 }));
     const outcome: StormOutcome = {
       reconnectMs: Math.round(Math.max(...results.map((r) => r.reconnectMs))),
@@ -397,7 +401,8 @@ export async function runStorm(kind: ServerKind, params: StormParams, log: (line
       replayed: results.reduce((n, r) => n + r.replayed, 0),
       errors: results.reduce((n, r) => n + r.errors, 0),
       firstError: results.find((r) => r.firstError)?.firstError ?? null,
-      ...cpu,
+      serverCpuPct,
+      loadgenCpuPct,
     };
     log(`  ${kind} storm: all reconnected in ${outcome.reconnectMs} ms, caught up in ${outcome.catchUpMs} ms, gaps ${outcome.gaps}, missing ${outcome.missing}, duplicates ${outcome.duplicates}, resent ${outcome.resent}, errors ${outcome.errors}`);
     return { params, outcome };
