@@ -164,7 +164,7 @@ export function clusterTable(results: Results, params: FanoutParams, setups: Clu
     lines.push(row('p99 ms', (x) => x.p99));
     lines.push(row('cross-instance p99 ms', (x) => fmt(x.crossP99 ?? undefined)));
     lines.push(row('errors · exactly once', (x) => `${x.errors} · ${x.exactlyOnce ? 'yes' : `NO (missing ${x.missing}, dup ${x.duplicates})`}`, false));
-    lines.push(row('CPU % servers (sum) · loadgen · Redis · PostgreSQL', (x) => `${x.serverCpuPct} · ${x.loadgenCpuPct} · ${fmt(x.redisCpuPct ?? undefined)} · ${fmt(x.postgresCpuPct ?? undefined)}`, false));
+    lines.push(row('CPU % servers (sum; of which kernel) · loadgen · Redis · PostgreSQL', (x) => `${x.serverCpuPct} (${x.serverSystemCpuPct}) · ${x.loadgenCpuPct} · ${fmt(x.redisCpuPct ?? undefined)} · ${fmt(x.postgresCpuPct ?? undefined)}`, false));
     lines.push(row('server CPU-s per 100k deliveries', (x) => fmt(per100k(x.serverCpuPct, x.deliveriesPerSec))));
     lines.push(row('Redis CPU-s per 100k deliveries', (x) => fmt(per100k(x.redisCpuPct, x.deliveriesPerSec))));
     lines.push(row('PostgreSQL CPU-s per 100k deliveries', (x) => fmt(per100k(x.postgresCpuPct, x.deliveriesPerSec))));

@@ -136,7 +136,8 @@ export async function cpuMeter(servers: ServerProcess[], backends: BackendMeters
     const local1 = process.cpuUsage();
     const pct = (a: Cpu, b: Cpu) => Math.round(((b.user - a.user + b.system - a.system) / 1000 / ms) * 100);
     const secondsPct = (seconds: number | null | undefined) => (seconds === null || seconds === undefined ? null : Math.round(((seconds * 1000) / ms) * 100));
-    return { serverCpuPct: pct(server0, server1), loadgenCpuPct: pct(local0, local1), redisCpuPct: secondsPct(redisSeconds), postgresCpuPct: secondsPct(postgresSeconds) };
+    const serverSystemCpuPct = Math.round(((server1.system - server0.system) / 1000 / ms) * 100);
+    return { serverCpuPct: pct(server0, server1), serverSystemCpuPct, loadgenCpuPct: pct(local0, local1), redisCpuPct: secondsPct(redisSeconds), postgresCpuPct: secondsPct(postgresSeconds) };
   };
 }
 
@@ -196,6 +197,8 @@ export type FanoutStep = {
   exactlyOnce: boolean;
   /** Every instance summed, % of one core. */
   serverCpuPct: number;
+  /** Of which in the kernel (system calls: socket writes and reads above all). */
+  serverSystemCpuPct: number;
   loadgenCpuPct: number;
   /** Redis's own CPU (whole server), % of one core; null where the deployment has no Redis. */
   redisCpuPct: number | null;
@@ -232,7 +235,7 @@ export async function fanoutOn(servers: ServerProcess[], params: FanoutParams, {
       const { step, rate } = plan[i]!;
       const result = await fanoutStep(pool, params, step, rate, { label, log, backends });
       steps.push(result);
-      log(`  ${label} ${step}: ${result.persistedPerSec} msg/s, ${result.deliveriesPerSec} deliveries/s, p50 ${result.p50} p99 ${result.p99}${result.crossP99 === null ? '' : ` (cross-instance ${result.crossP99})`} ms, errors ${result.errors}, exactly-once ${result.exactlyOnce}, cpu server ${result.serverCpuPct}% loadgen ${result.loadgenCpuPct}%${result.redisCpuPct === null ? '' : ` redis ${result.redisCpuPct}%`}${result.postgresCpuPct === null ? '' : ` postgres ${result.postgresCpuPct}%`}`);
+      log(`  ${label} ${step}: ${result.persistedPerSec} msg/s, ${result.deliveriesPerSec} deliveries/s, p50 ${result.p50} p99 ${result.p99}${result.crossP99 === null ? '' : ` (cross-instance ${result.crossP99})`} ms, errors ${result.errors}, exactly-once ${result.exactlyOnce}, cpu server ${result.serverCpuPct}% (kernel ${result.serverSystemCpuPct}%) loadgen ${result.loadgenCpuPct}%${result.redisCpuPct === null ? '' : ` redis ${result.redisCpuPct}%`}${result.postgresCpuPct === null ? '' : ` postgres ${result.postgresCpuPct}%`}`);
       if (rate === null && params.halfFlat && i === plan.length - 1) {
         const half = Math.max(50, Math.round(result.persistedPerSec / 2 / 50) * 50);
         plan.push({ step: `half flat out (${half}/s)`, rate: half });
