@@ -3,6 +3,7 @@
  * child prints `PORT <n>` and answers requests over Node's IPC channel.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -122,7 +123,24 @@ const ENTRIES: Record<ServerKind, string> = {
 };
 /** With `--store=postgresql` (BENCH_STORE), the Socket.IO baseline persists through `pg` instead. */
 const POSTGRES_ENTRIES: Partial<Record<ServerKind, string>> = { socketio: 'baselines/socketio-pg-server.ts' };
-const entryOf = (kind: ServerKind) => (process.env.BENCH_STORE === 'postgresql' ? POSTGRES_ENTRIES[kind] : undefined) ?? ENTRIES[kind];
+/** On shared backends (`--cluster`), the Socket.IO baseline adds the Redis adapter; ours reads them from the environment. */
+const CLUSTER_ENTRIES: Partial<Record<ServerKind, string>> = { socketio: 'baselines/socketio-redis-server.ts' };
+const entryOf = (kind: ServerKind, shared: SharedBackends | null) =>
+  (shared ? CLUSTER_ENTRIES[kind] : process.env.BENCH_STORE === 'postgresql' ? POSTGRES_ENTRIES[kind] : undefined) ?? ENTRIES[kind];
+
+/**
+ * `--cluster`: the PostgreSQL database and the Redis (with a key and channel prefix) that every
+ * instance of one deployment shares. The benchmark creates them and removes them afterwards; the
+ * server processes only use them.
+ */
+export type SharedBackends = { databaseUrl: string; redisUrl: string; redisPrefix: string };
+const SHARED_ENV = 'BENCH_SHARED_BACKENDS';
+
+/** Server side: the shared backends this process was started on, or null (a store of its own). */
+export function sharedBackendsFromEnv(): SharedBackends | null {
+  const value = process.env[SHARED_ENV];
+  return value ? (JSON.parse(value) as SharedBackends) : null;
+}
 
 export type ServerProcess = {
   kind: ServerKind;
@@ -152,21 +170,21 @@ export const SERVER_MALLOC_ENV = { MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_
 
 /**
  * Every server runs as built JavaScript, as `npm start` runs ours (scripts/build-server.mjs: no
- * tsx, no keepNames), bundled once per benchmark process into this checkout's `.tmp/` (git-ignored),
- * from where package imports resolve through its node_modules. Not into node_modules itself: git
- * worktrees share one linked node_modules, and two benchmarks of two worktrees would then run
- * each other's server code.
+ * tsx, no keepNames), bundled once per benchmark process under the project (so that package
+ * imports resolve), in a folder of this process's own: a worktree's node_modules may be another
+ * checkout's, and two benchmarks must not run each other's bundles.
  */
 let built: Promise<string> | null = null;
 function buildEntries(): Promise<string> {
   built ??= (async () => {
     const root = fileURLToPath(new URL('..', import.meta.url));
-    const outdir = join(root, '.tmp', 'bench-servers');
+    const outdir = join(root, '.tmp', `bench-servers-${process.pid}`);
+    process.once('exit', () => rmSync(outdir, { recursive: true, force: true }));
     const { buildServer } = (await import(pathToFileURL(join(root, 'scripts', 'build-server.mjs')).href)) as {
       buildServer(options: { entryPoints: string[]; outdir: string; outbase: string }): Promise<void>;
     };
     const bench = join(root, 'bench');
-    await buildServer({ entryPoints: [...Object.values(ENTRIES), ...Object.values(POSTGRES_ENTRIES)].map((entry) => join(bench, entry)), outdir, outbase: bench });
+    await buildServer({ entryPoints: [...Object.values(ENTRIES), ...Object.values(POSTGRES_ENTRIES), ...Object.values(CLUSTER_ENTRIES)].map((entry) => join(bench, entry)), outdir, outbase: bench });
     return outdir;
   })();
   return built;
@@ -183,13 +201,16 @@ async function anonymousBytes(): Promise<number | null> {
   }
 }
 
-/** Parent side: spawns the server (with --expose-gc, plus BENCH_NODE_FLAGS such as --cpu-prof). */
-export async function startServerProcess(kind: ServerKind): Promise<ServerProcess> {
-  const entry = join(await buildEntries(), entryOf(kind).replace(/\.ts$/, '.mjs'));
+/**
+ * Parent side: spawns the server (with --expose-gc, plus BENCH_NODE_FLAGS such as --cpu-prof), on
+ * a store of its own or, with `shared`, as one instance of a deployment on those backends.
+ */
+export async function startServerProcess(kind: ServerKind, shared: SharedBackends | null = null): Promise<ServerProcess> {
+  const entry = join(await buildEntries(), entryOf(kind, shared).replace(/\.ts$/, '.mjs'));
   const extra = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
   const child = spawn(process.execPath, ['--expose-gc', ...SERVER_NODE_FLAGS, ...extra, '--enable-source-maps', entry], {
     stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
-    env: { ...process.env, ...SERVER_MALLOC_ENV, NODE_ENV: 'production' },
+    env: { ...process.env, ...SERVER_MALLOC_ENV, NODE_ENV: 'production', ...(shared ? { [SHARED_ENV]: JSON.stringify(shared) } : {}) },
   });
   const port = await new Promise<number>((resolve, reject) => {
     let buffer = '';

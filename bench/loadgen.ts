@@ -1,7 +1,8 @@
 /**
  * A load-generator worker thread: holds the connections of whole groups (so a group's sender and
  * its recipients share one clock), sends at a fixed rate or flat out, and checks every delivery:
- * each recipient must see keys 1, 2, 3… of its group exactly once.
+ * each recipient must see keys 1, 2, 3… of its group exactly once. With several instances
+ * (`urls`), each group's members alternate between them, so deliveries cross instances.
  */
 import { performance } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -10,7 +11,8 @@ import type { ServerKind } from './control.js';
 import { newClientMessageId } from '../src/shared/ids.js';
 import { TIMINGS } from '../src/shared/limits.js';
 
-export type LoadgenInit = { kind: ServerKind; url: string; users: BenchUser[]; workerIndex: number };
+/** `urls`: the server's instances (one, or several on shared backends). */
+export type LoadgenInit = { kind: ServerKind; urls: string[]; users: BenchUser[]; workerIndex: number };
 export type ConnectResult = { ms: number; failures: number; firstError: string | null };
 export type StepResult = {
   acked: number;
@@ -18,12 +20,14 @@ export type StepResult = {
   firstError: string | null;
   deliveries: number;
   latencies: Float64Array;
+  /** The deliveries whose recipient is on another instance than the sender (none with one instance). */
+  crossLatencies: Float64Array;
   enqueued: number;
 };
 export type CheckResult = { expected: number; missing: number; gaps: number; duplicates: number; behind: number };
 export type StormResult = { reconnectMs: number; catchUpMs: number; resent: number; lostOnDrop: number; replayed: number };
 
-const { kind, url, users, workerIndex } = workerData as LoadgenInit;
+const { kind, urls, users, workerIndex } = workerData as LoadgenInit;
 const PAD = 'x'.repeat(100);
 
 type Item = { cid: string; content: string };
@@ -33,8 +37,8 @@ class Recipient {
   gaps = 0;
   duplicates = 0;
   connection: Connection;
-  constructor(readonly user: BenchUser, readonly group: Group) {
-    this.connection = createConnection(kind, url, user, (key, content, committedAt) => this.deliver(key, content, committedAt));
+  constructor(readonly user: BenchUser, readonly group: Group, readonly instance: number) {
+    this.connection = createConnection(kind, urls[instance]!, user, (key, content, committedAt) => this.deliver(key, content, committedAt));
   }
   deliver(key: number, content: string, committedAt?: number) {
     stats.deliveries++;
@@ -42,6 +46,7 @@ class Recipient {
       const now = performance.now();
       const sentAt = Number(content.slice(0, content.indexOf('|')));
       stats.latencies.push(now - sentAt);
+      if (this.instance !== this.group.sender.instance) stats.crossLatencies.push(now - sentAt);
       if (DIAG) bySecond.push(now, now - sentAt);
       // BENCH_DIAG: where the time went, send → commit (server clock, ms) → arrival.
       if (committedAt !== undefined) diag.push(committedAt - (performance.timeOrigin + sentAt), performance.timeOrigin + now - committedAt);
@@ -112,7 +117,8 @@ const recipients: Recipient[] = [];
 for (const user of users) {
   let group = groups.get(user.groupId);
   if (!group) groups.set(user.groupId, (group = new Group(user.groupId)));
-  const recipient = new Recipient(user, group);
+  // Member j of group g on instance (g + j) mod n: members alternate, and so do the senders (member 0).
+  const recipient = new Recipient(user, group, (user.groupId + group.members.length) % urls.length);
   group.members.push(recipient);
   recipients.push(recipient);
 }
@@ -132,7 +138,7 @@ let storm: {
 } | null = null;
 
 function freshStats() {
-  return { acked: 0, errors: 0, firstError: null as string | null, deliveries: 0, latencies: [] as number[], enqueued: 0 };
+  return { acked: 0, errors: 0, firstError: null as string | null, deliveries: 0, latencies: [] as number[], crossLatencies: [] as number[], enqueued: 0 };
 }
 
 function onAck(group: Group) {
@@ -212,7 +218,7 @@ async function run({ rate, durationMs, window, warmupMs = 0 }: { rate: number | 
       await sleep(5);
     }
   }
-  const snapshot = { ...stats, latencies: Float64Array.from(stats.latencies) };
+  const snapshot = { ...stats, latencies: Float64Array.from(stats.latencies), crossLatencies: Float64Array.from(stats.crossLatencies) };
   recording = false;
   if (bySecond.length > 0) {
     // BENCH_DIAG: p99 of each second of the recorded window.
@@ -320,7 +326,7 @@ parentPort!.on('message', ({ id, cmd, args }: { id: number; cmd: string; args: n
     .then(() => commands[cmd]!(args))
     .then(
       (result) => {
-        const transfer = result && typeof result === 'object' && 'latencies' in result ? [(result as StepResult).latencies.buffer] : [];
+        const transfer = result && typeof result === 'object' && 'latencies' in result ? [(result as StepResult).latencies.buffer, (result as StepResult).crossLatencies.buffer] : [];
         parentPort!.postMessage({ id, result }, transfer as ArrayBuffer[]);
       },
       (error: unknown) => parentPort!.postMessage({ id, error: String((error as Error)?.stack ?? error) }),

@@ -1,4 +1,5 @@
 /** Markdown tables for the benchmark results: our figures, each baseline's, and the ratios. */
+import type { ClusterRun, ClusterSetup } from './cluster.js';
 import type { ServerKind } from './control.js';
 import type { FanoutParams, FanoutStep, IdleParams, IdleStep, StormOutcome, StormParams } from './workloads.js';
 
@@ -11,6 +12,8 @@ export type Results = {
   idle: Partial<Record<ServerKind, { params: IdleParams; subscriptions: string[]; steps: IdleStep[]; startMB: { rss: number; anonymous: number | null } }>>;
   /** One storm per size, smallest first. */
   storm: Partial<Record<ServerKind, Array<{ params: StormParams; outcome: StormOutcome }>>>;
+  /** `--cluster`: by setup name (bench/cluster.ts). */
+  cluster: Partial<Record<string, ClusterRun>>;
 };
 
 const NAMES: Record<ServerKind, string> = {
@@ -152,4 +155,66 @@ export function targetsTable(results: Results): string[] {
     '',
   ];
   return lines;
+}
+
+/** CPU-s per 100k deliveries from a CPU % of one core and deliveries a second. */
+const per100k = (cpuPct: number | null, deliveriesPerSec: number) =>
+  cpuPct === null || !deliveriesPerSec ? Number.NaN : Math.round((cpuPct / 100 / deliveriesPerSec) * 100_000 * 100) / 100;
+
+export function clusterTable(results: Results, params: FanoutParams, setups: ClusterSetup[]): string[] {
+  const run = setups.filter((setup) => results.cluster[setup.name]);
+  const stepOf = (name: string, label: string) => results.cluster[name]?.steps.find((s) => s.step === label);
+  const labels = [...new Set(run.flatMap((setup) => results.cluster[setup.name]!.steps.map((s) => s.step)))];
+  const lines = [
+    '## Cluster',
+    '',
+    `The fan-out workload (${params.users} users in groups of ${params.groupSize}, one sender per group, ${params.stepMs / 1000} s recorded per step after ${(params.warmupMs ?? 0) / 1000} s unrecorded; flat out = ${params.window} in flight per group) on each deployment in turn. With two instances each group's members alternate between them (member j of group g on instance (g + j) mod 2, so half the senders are on each), and *cross-instance* counts the deliveries whose recipient is on the other instance than the sender. The instances of a deployment share one PostgreSQL database and one Redis prefix. **Server CPU is every instance summed, without Redis or PostgreSQL**; their CPU is in columns of its own: Redis's from \`INFO cpu\` (the whole Redis server), PostgreSQL's from /proc for the backends connected to the deployment's database (not its shared WAL writer or checkpointer). The embedded deployment does its SQLite work inside the server process, so its server CPU includes storage that the PostgreSQL deployments do outside it: the last row adds theirs back. Ratios: ours ×2 against ours embedded ×1, and against Socket.IO ×2.`,
+    '',
+    `| step | metric | ${run.map((s) => s.label).join(' | ')} | ours ×2 / embedded ×1 | ours ×2 / Socket.IO ×2 |`,
+    `|---|---|${run.map(() => '---').join('|')}|---|---|`,
+  ];
+  for (const label of labels) {
+    const row = (metric: string, get: (x: FanoutStep) => number | string, ratios = true) => {
+      const value = (name: string) => {
+        const step = stepOf(name, label);
+        return step ? get(step) : undefined;
+      };
+      const numeric = (name: string) => (value(name) === undefined ? undefined : Number(value(name)));
+      const cells = run.map((setup) => (value(setup.name) === undefined ? '–' : String(value(setup.name))));
+      return `| ${label} | ${metric} | ${cells.join(' | ')} | ${ratios ? ratio(numeric('pg-redis-2'), numeric('embedded')) : ''} | ${ratios ? ratio(numeric('pg-redis-2'), numeric('socketio-redis-2')) : ''} |`;
+    };
+    lines.push(row('persisted msg/s', (x) => x.persistedPerSec));
+    lines.push(row('deliveries/s (of which cross-instance)', (x) => `${x.deliveriesPerSec}${x.crossP99 === null ? '' : ` (${x.crossDeliveriesPerSec})`}`, false));
+    lines.push(row('latency p50 / p95 / p99 / max', (x) => `${fmt(x.p50)} / ${fmt(x.p95)} / ${fmt(x.p99)} / ${fmt(x.max)}`, false));
+    lines.push(row('p99 ms', (x) => x.p99));
+    lines.push(row('cross-instance p99 ms', (x) => fmt(x.crossP99 ?? undefined)));
+    lines.push(row('errors · exactly once', (x) => `${x.errors} · ${x.exactlyOnce ? 'yes' : `NO (missing ${x.missing}, dup ${x.duplicates})`}`, false));
+    lines.push(row('CPU % servers (sum; of which kernel) · loadgen · Redis · PostgreSQL', (x) => `${x.serverCpuPct} (${x.serverSystemCpuPct}) · ${x.loadgenCpuPct} · ${fmt(x.redisCpuPct ?? undefined)} · ${fmt(x.postgresCpuPct ?? undefined)}`, false));
+    lines.push(row('server CPU-s per 100k deliveries', (x) => fmt(per100k(x.serverCpuPct, x.deliveriesPerSec))));
+    lines.push(row('Redis CPU-s per 100k deliveries', (x) => fmt(per100k(x.redisCpuPct, x.deliveriesPerSec))));
+    lines.push(row('PostgreSQL CPU-s per 100k deliveries', (x) => fmt(per100k(x.postgresCpuPct, x.deliveriesPerSec))));
+    lines.push(row('servers + Redis + PostgreSQL CPU-s per 100k', (x) => fmt(per100k(x.serverCpuPct + (x.redisCpuPct ?? 0) + (x.postgresCpuPct ?? 0), x.deliveriesPerSec))));
+  }
+  return [...lines, '', ...clusterTargets(results), ''];
+}
+
+function clusterTargets(results: Results): string[] {
+  const at = (name: string, label = '1000/s') => results.cluster[name]?.steps.find((s) => s.step === label);
+  const cost = (step: FanoutStep | undefined) => (step ? per100k(step.serverCpuPct, step.deliveriesPerSec) : Number.NaN);
+  const status = (ok: boolean | undefined) => (ok === undefined ? 'not run' : ok ? 'met' : 'MISSED');
+  const [two, embedded, socketio] = [at('pg-redis-2'), at('embedded'), at('socketio-redis-2')];
+  const fixed = (results.cluster['pg-redis-2']?.steps ?? []).filter((s) => s.offeredRate !== null).map((s) => s.step);
+  const ratios = (other: string) => fixed.map((label) => `${label} ${ratio(cost(at('pg-redis-2', label)), cost(at(other, label)))}`).join(', ');
+  const ours = ['embedded', 'pg-redis-1', 'pg-redis-2'].flatMap((name) => results.cluster[name]?.steps ?? []);
+  const costVsEmbedded = cost(two) / cost(embedded);
+  return [
+    '### Cluster targets (judged at 1,000 msg/s)',
+    '',
+    '| target | measured | status |',
+    '|---|---|---|',
+    `| cross-instance p99 ≤ 50 ms at 1,000 msg/s (ours ×2) | ${two ? `${fmt(two.crossP99 ?? undefined)} ms (all deliveries: ${two.p99} ms)` : '–'} | ${status(two && two.crossP99 !== null ? two.crossP99 <= 50 : undefined)} |`,
+    `| server CPU per delivery, ours ×2 on PostgreSQL + Redis ≤ 1.5x ours ×1 embedded | ${two && embedded ? `${ratio(cost(two), cost(embedded))} (${cost(two)} vs ${cost(embedded)} CPU-s / 100k); other rates: ${ratios('embedded')}` : '–'} | ${status(two && embedded ? costVsEmbedded <= 1.5 : undefined)} |`,
+    `| server CPU per delivery, ours ×2 below Socket.IO + Redis adapter ×2 | ${two && socketio ? `${ratio(cost(two), cost(socketio))} (${cost(two)} vs ${cost(socketio)} CPU-s / 100k); other rates: ${ratios('socketio-redis-2')}` : '–'} | ${status(two && socketio ? cost(two) < cost(socketio) : undefined)} |`,
+    `| ours: every step exactly once, every deployment | ${ours.length ? (ours.every((s) => s.exactlyOnce) ? 'every step exactly once' : 'losses or duplicates') : '–'} | ${status(ours.length ? ours.every((s) => s.exactlyOnce) : undefined)} |`,
+  ];
 }

@@ -1,6 +1,7 @@
 /**
  * The real server in its own process for the benchmark: a fresh SQLite file in a temp folder (or,
- * with BENCH_STORE=postgresql, a fresh PostgreSQL database),
+ * with BENCH_STORE=postgresql, a fresh PostgreSQL database; or, as one instance of a `--cluster`
+ * deployment, the database and Redis it shares with the others: BENCH_SHARED_BACKENDS),
  * very high rate limits, listening on port 0. Prints `PORT <n>` on stdout and answers control
  * messages on the IPC channel (seed users and groups, memory after GC, CPU usage).
  * Run with `node --expose-gc --import tsx bench/server-entry.ts`.
@@ -15,18 +16,21 @@ import { checkpointerOf } from '../src/server/db/orm.js';
 import { appRouter } from '../src/server/routers/index.js';
 import { createServer } from '../src/server/server.js';
 import { hashPassword } from '../src/server/services/passwords.js';
-import { serveControl, type SeedRequest, type SeededUser } from './control.js';
+import { serveControl, sharedBackendsFromEnv, type SeedRequest, type SeededUser } from './control.js';
 import { benchStore, createBenchDatabase } from './postgres.js';
 
 const folder = mkdtempSync(join(tmpdir(), 'bench-trpc-'));
+const shared = sharedBackendsFromEnv();
 // --store=postgresql: a database of this process's own, dropped on close.
-const postgres = benchStore === 'postgresql' ? await createBenchDatabase('bench_trpc') : null;
+const postgres = benchStore === 'postgresql' && !shared ? await createBenchDatabase('bench_trpc') : null;
 const huge = { points: 1_000_000_000, duration: 1 };
 const defaults = defaultConfig();
 const app = await createServer({
   config: {
     databasePath: join(folder, 'bench.sqlite'),
-    databaseUrl: postgres?.url ?? null,
+    databaseUrl: shared?.databaseUrl ?? postgres?.url ?? null,
+    redisUrl: shared?.redisUrl ?? null,
+    redisPrefix: shared?.redisPrefix ?? defaults.redisPrefix,
     logLevel: 'error',
     seedDemo: false,
     env: 'production',

@@ -87,22 +87,25 @@ export async function prepareUsers(server: ServerProcess, total: number, groupSi
 
 export type Pool = {
   kind: ServerKind;
-  server: ServerProcess;
+  /** The instances the users are spread over (one, or several on shared backends). */
+  servers: ServerProcess[];
   workers: LoadWorker[];
   all<T>(cmd: string, args?: unknown | ((index: number) => unknown)): Promise<T[]>;
   close(): Promise<void>;
 };
 
 /** Whole groups per worker, so a group's sender and recipients share a clock. */
-export function startPool(server: ServerProcess, users: BenchUser[], workerCount: number): Pool {
+export function startPool(servers: ServerProcess[], users: BenchUser[], workerCount: number): Pool {
   const groups = [...new Set(users.map((u) => u.groupId))];
+  const { kind } = servers[0]!;
+  const urls = servers.map((server) => server.url);
   const workers = Array.from({ length: workerCount }, (_, workerIndex) => {
     const mine = new Set(groups.filter((_, i) => i % workerCount === workerIndex));
-    return startWorker({ kind: server.kind, url: server.url, users: users.filter((u) => mine.has(u.groupId)), workerIndex });
+    return startWorker({ kind, urls, users: users.filter((u) => mine.has(u.groupId)), workerIndex });
   });
   return {
-    kind: server.kind,
-    server,
+    kind,
+    servers,
     workers,
     all: <T>(cmd: string, args?: unknown) =>
       Promise.all(workers.map((w, i) => w.call<T>(cmd, typeof args === 'function' ? (args as (i: number) => unknown)(i) : args))),
@@ -113,17 +116,28 @@ export function startPool(server: ServerProcess, users: BenchUser[], workerCount
   };
 }
 
-/** CPU of the server and of this process (every load-generator thread), as % of one core. */
-export async function cpuMeter(server: ServerProcess) {
-  const server0 = await server.cpu();
+/** Starts measuring a backend's CPU; the function returned gives its CPU seconds since (null: not measurable). */
+export type CpuSince = () => Promise<() => Promise<number | null>>;
+/** The shared backends' own CPU, where the deployment has them (Redis, PostgreSQL). */
+export type BackendMeters = { redis?: CpuSince; postgres?: CpuSince };
+
+/**
+ * CPU of the server (every instance summed), of this process (every load-generator thread) and
+ * of the backends given, as % of one core.
+ */
+export async function cpuMeter(servers: ServerProcess[], backends: BackendMeters = {}) {
+  const serversCpu = async () => (await Promise.all(servers.map((server) => server.cpu()))).reduce((a, b) => ({ user: a.user + b.user, system: a.system + b.system }));
+  const [server0, redis, postgres] = await Promise.all([serversCpu(), backends.redis?.(), backends.postgres?.()]);
   const local0 = process.cpuUsage();
   const t0 = performance.now();
   return async () => {
     const ms = performance.now() - t0;
-    const server1 = await server.cpu();
+    const [server1, redisSeconds, postgresSeconds] = await Promise.all([serversCpu(), redis?.(), postgres?.()]);
     const local1 = process.cpuUsage();
     const pct = (a: Cpu, b: Cpu) => Math.round(((b.user - a.user + b.system - a.system) / 1000 / ms) * 100);
-    return { serverCpuPct: pct(server0, server1), loadgenCpuPct: pct(local0, local1) };
+    const secondsPct = (seconds: number | null | undefined) => (seconds === null || seconds === undefined ? null : Math.round(((seconds * 1000) / ms) * 100));
+    const serverSystemCpuPct = Math.round(((server1.system - server0.system) / 1000 / ms) * 100);
+    return { serverCpuPct: pct(server0, server1), serverSystemCpuPct, loadgenCpuPct: pct(local0, local1), redisCpuPct: secondsPct(redisSeconds), postgresCpuPct: secondsPct(postgresSeconds) };
   };
 }
 
@@ -136,12 +150,12 @@ const FIRST_STEP_WARMUP_MS = 3_000;
  * Connection setup has its own measure (the idle workload). Quiet: under 3 % of a core over one
  * second, twice in a row; at most 20 s.
  */
-async function settle(server: ServerProcess): Promise<{ pct: number; seconds: number }> {
+async function settle(servers: ServerProcess[]): Promise<{ pct: number; seconds: number }> {
   let quiet = 0;
   let last = 100;
   let seconds = 0;
   while (quiet < 2 && seconds < 20) {
-    const meter = await cpuMeter(server);
+    const meter = await cpuMeter(servers);
     await new Promise((resolve) => setTimeout(resolve, 1000));
     last = (await meter()).serverCpuPct;
     seconds++;
@@ -184,6 +198,8 @@ export type FanoutParams = {
   window: number;
   workers: number;
   halfFlat: boolean;
+  /** false: the fixed rates only (default: then flat out). */
+  flatOut?: boolean;
 };
 export type FanoutStep = {
   step: string;
@@ -194,60 +210,57 @@ export type FanoutStep = {
   p95: number;
   p99: number;
   max: number;
+  /** Deliveries whose recipient is on another instance than the sender: p99 (null with one instance). */
+  crossP99: number | null;
+  crossDeliveriesPerSec: number;
   errors: number;
   firstError: string | null;
   missing: number;
   duplicates: number;
   exactlyOnce: boolean;
+  /** Every instance summed, % of one core. */
   serverCpuPct: number;
+  /** Of which in the kernel (system calls: socket writes and reads above all). */
+  serverSystemCpuPct: number;
   loadgenCpuPct: number;
+  /** Redis's own CPU (whole server), % of one core; null where the deployment has no Redis. */
+  redisCpuPct: number | null;
+  /** The deployment's PostgreSQL backends, % of one core; null without PostgreSQL (or without its /proc). */
+  postgresCpuPct: number | null;
 };
 
 export async function runFanout(kind: ServerKind, params: FanoutParams, log: (line: string) => void = () => {}) {
   const server = await startServerProcess(kind);
-  const users = await prepareUsers(server, params.users, params.groupSize);
-  const pool = startPool(server, users, params.workers);
+  try {
+    return await fanoutOn([server], params, { label: kind, log });
+  } finally {
+    await server.close();
+  }
+}
+
+export type FanoutOptions = { label: string; log?: (line: string) => void; backends?: BackendMeters; first?: boolean };
+
+/**
+ * The fan-out workload on running instances: one, or several on shared backends with each group's
+ * members alternating between them. Users are prepared through the first instance.
+ */
+export async function fanoutOn(servers: ServerProcess[], params: FanoutParams, { label, log = () => {}, backends }: FanoutOptions) {
+  const users = await prepareUsers(servers[0]!, params.users, params.groupSize);
+  const pool = startPool(servers, users, params.workers);
   const steps: FanoutStep[] = [];
   try {
     const connected = await pool.all<ConnectResult>('connect', { extra: [], concurrency: 100 });
     const failures = connected.reduce((n, c) => n + c.failures, 0);
     if (failures > 0) throw new Error(`${failures} connections failed: ${connected.find((c) => c.firstError)?.firstError}`);
-    const settled = await settle(server);
-    log(`  ${kind}: connected; server CPU settled to ${settled.pct}% of a core after ${settled.seconds} s`);
+    const settled = await settle(servers);
+    log(`  ${label}: connected; server CPU settled to ${settled.pct}% of a core after ${settled.seconds} s`);
     const plan: Array<{ step: string; rate: number | null }> = params.rates.map((rate) => ({ step: `${rate}/s`, rate }));
-    plan.push({ step: 'flat out', rate: null });
+    if (params.flatOut !== false) plan.push({ step: 'flat out', rate: null });
     for (let i = 0; i < plan.length; i++) {
       const { step, rate } = plan[i]!;
-      const profileDir = process.env.BENCH_PROFILE_DIR;
-      // The first step also warms the JIT up: the send path's first few thousand calls are
-      // compiled and re-optimized (on V8's worker threads), a one-off cost billed to no step.
-      const warmupMs = i === 0 && params.warmupMs ? Math.max(params.warmupMs, FIRST_STEP_WARMUP_MS) : (params.warmupMs ?? 0);
-      const running = pool.all<StepResult>('run', { rate: rate === null ? null : rate / params.workers, durationMs: params.stepMs, window: params.window, warmupMs });
-      // CPU and profile cover the recorded window, as the latencies do.
-      if (warmupMs > 0) await new Promise((resolve) => setTimeout(resolve, warmupMs));
-      if (profileDir) await server.call('profileStart');
-      const meter = await cpuMeter(server);
-      const results = await running;
-      const cpu = await meter();
-      if (profileDir) log(`  profile: ${await server.call<string>('profileStop', { path: `${profileDir}/${kind}-${step.replace(/\W+/g, '_')}.cpuprofile` })}`);
-      const check = sumChecks(await pool.all<CheckResult>('drain', { timeoutMs: 30_000 }));
-      const seconds = params.stepMs / 1000;
-      const acked = results.reduce((n, r) => n + r.acked, 0);
-      const result: FanoutStep = {
-        step,
-        offeredRate: rate,
-        persistedPerSec: Math.round(acked / seconds),
-        deliveriesPerSec: Math.round(results.reduce((n, r) => n + r.deliveries, 0) / seconds),
-        ...percentiles(results.map((r) => r.latencies)),
-        errors: results.reduce((n, r) => n + r.errors, 0),
-        firstError: results.find((r) => r.firstError)?.firstError ?? null,
-        missing: check.missing,
-        duplicates: check.duplicates,
-        exactlyOnce: check.missing === 0 && check.duplicates === 0,
-        ...cpu,
-      };
+      const result = await fanoutStep(pool, params, step, rate, { label, log, backends, first: i === 0 });
       steps.push(result);
-      log(`  ${kind} ${step}: ${result.persistedPerSec} msg/s, ${result.deliveriesPerSec} deliveries/s, p50 ${result.p50} p99 ${result.p99} ms, errors ${result.errors}, exactly-once ${result.exactlyOnce}, cpu server ${result.serverCpuPct}% loadgen ${result.loadgenCpuPct}%`);
+      log(`  ${label} ${step}: ${result.persistedPerSec} msg/s, ${result.deliveriesPerSec} deliveries/s, p50 ${result.p50} p99 ${result.p99}${result.crossP99 === null ? '' : ` (cross-instance ${result.crossP99})`} ms, errors ${result.errors}, exactly-once ${result.exactlyOnce}, cpu server ${result.serverCpuPct}% (kernel ${result.serverSystemCpuPct}%) loadgen ${result.loadgenCpuPct}%${result.redisCpuPct === null ? '' : ` redis ${result.redisCpuPct}%`}${result.postgresCpuPct === null ? '' : ` postgres ${result.postgresCpuPct}%`}`);
       if (rate === null && params.halfFlat && i === plan.length - 1) {
         const half = Math.max(50, Math.round(result.persistedPerSec / 2 / 50) * 50);
         plan.push({ step: `half flat out (${half}/s)`, rate: half });
@@ -256,8 +269,45 @@ export async function runFanout(kind: ServerKind, params: FanoutParams, log: (li
     return { params, steps };
   } finally {
     await pool.close();
-    await server.close();
   }
+}
+
+/** One step: `rate` msg/s (null: flat out), warm-up unrecorded, then CPU and latencies over the recorded window, then the exactly-once check. */
+async function fanoutStep(pool: Pool, params: FanoutParams, step: string, rate: number | null, { label, log = () => {}, backends, first }: FanoutOptions): Promise<FanoutStep> {
+  const profileDir = process.env.BENCH_PROFILE_DIR;
+  // The first step also warms the JIT up: the send path's first few thousand calls are
+  // compiled and re-optimized (on V8's worker threads), a one-off cost billed to no step.
+  const warmupMs = first && params.warmupMs ? Math.max(params.warmupMs, FIRST_STEP_WARMUP_MS) : (params.warmupMs ?? 0);
+  const running = pool.all<StepResult>('run', { rate: rate === null ? null : rate / params.workers, durationMs: params.stepMs, window: params.window, warmupMs });
+  // CPU and profile cover the recorded window, as the latencies do.
+  if (warmupMs > 0) await new Promise((resolve) => setTimeout(resolve, warmupMs));
+  if (profileDir) await Promise.all(pool.servers.map((server) => server.call('profileStart')));
+  const meter = await cpuMeter(pool.servers, backends);
+  const results = await running;
+  const cpu = await meter();
+  if (profileDir) {
+    const instance = (index: number) => (pool.servers.length > 1 ? `-i${index + 1}` : '');
+    const paths = pool.servers.map((server, index) => server.call<string>('profileStop', { path: `${profileDir}/${label}${instance(index)}-${step.replace(/\W+/g, '_')}.cpuprofile` }));
+    for (const path of await Promise.all(paths)) log(`  profile: ${path}`);
+  }
+  const check = sumChecks(await pool.all<CheckResult>('drain', { timeoutMs: 30_000 }));
+  const seconds = params.stepMs / 1000;
+  const cross = results.reduce((n, r) => n + r.crossLatencies.length, 0);
+  return {
+    step,
+    offeredRate: rate,
+    persistedPerSec: Math.round(results.reduce((n, r) => n + r.acked, 0) / seconds),
+    deliveriesPerSec: Math.round(results.reduce((n, r) => n + r.deliveries, 0) / seconds),
+    ...percentiles(results.map((r) => r.latencies)),
+    crossP99: pool.servers.length > 1 ? percentiles(results.map((r) => r.crossLatencies)).p99 : null,
+    crossDeliveriesPerSec: Math.round(cross / seconds),
+    errors: results.reduce((n, r) => n + r.errors, 0),
+    firstError: results.find((r) => r.firstError)?.firstError ?? null,
+    missing: check.missing,
+    duplicates: check.duplicates,
+    exactlyOnce: check.missing === 0 && check.duplicates === 0,
+    ...cpu,
+  };
 }
 
 export type IdleParams = {
@@ -319,7 +369,7 @@ export async function runIdle(kind: ServerKind, params: IdleParams, log: (line: 
   const max = Math.max(...params.counts);
   const users = await prepareUsers(server, max, 10);
   const { extra, subscriptions } = await webAppSubscriptions(server, params.extra);
-  const pool = startPool(server, users, params.workers);
+  const pool = startPool([server], users, params.workers);
   const sizes = await pool.all<number>('size');
   const steps: IdleStep[] = [];
   try {
@@ -414,7 +464,7 @@ export async function runStorm(kind: ServerKind, params: StormParams, log: (line
   const server = await startServerProcess(kind);
   const users = await prepareUsers(server, params.users, params.groupSize);
   const { extra, subscriptions } = await webAppSubscriptions(server, params.extra);
-  const pool = startPool(server, users, params.workers);
+  const pool = startPool([server], users, params.workers);
   try {
     const started = performance.now();
     const connected = await pool.all<ConnectResult>('connect', { extra, concurrency: 100 });
@@ -423,7 +473,7 @@ export async function runStorm(kind: ServerKind, params: StormParams, log: (line
     if (failures > 0) throw new Error(`${failures} connections failed: ${connected.find((c) => c.firstError)?.firstError}`);
     const profileDir = process.env.BENCH_PROFILE_DIR;
     if (profileDir) await server.call('profileStart');
-    const meter = await cpuMeter(server);
+    const meter = await cpuMeter([server]);
     const results = await pool.all<StormResult & StepResult>('storm', { rate: params.rate / params.workers, beforeMs: params.beforeMs, afterMs: params.afterMs, extra });
     const cpu = await meter();
     if (profileDir) log(`  profile: ${await server.call<string>('profileStop', { path: `${profileDir}/${kind}-storm-${params.users}.cpuprofile` })}`);

@@ -3,9 +3,13 @@
  * correctness only (exactly-once delivery, zero gaps after a reconnect storm, baselines start
  * and answer). Timing belongs to `npm run bench`, never here.
  */
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLUSTER_SETUPS, openClusterRedis, runClusterFanout, type ClusterRedis } from '../bench/cluster.js';
 import type { ServerKind } from '../bench/control.js';
 import { runFanout, runIdle, runStorm } from '../bench/workloads.js';
+import { REDIS_URL } from './redis-helpers.js';
+import { POSTGRES_ADMIN_URL, postgresQuery } from './store.js';
 
 const KINDS: ServerKind[] = ['trpc', 'socketio', 'ws'];
 
@@ -72,3 +76,40 @@ describe.each(['trpc', 'socketio'] as const)('bench smoke on PostgreSQL: %s', (k
   });
 });
 
+
+// `npm run bench -- --cluster`: every deployment at tiny scale; with two instances, deliveries
+// cross them. On the suite's Redis (a key prefix per deployment) rather than a private one.
+describe.each(CLUSTER_SETUPS)('bench smoke, cluster: $name', (setup) => {
+  let redis: ClusterRedis;
+  beforeAll(async () => {
+    process.env.BENCH_REDIS_URL = REDIS_URL;
+    redis = await openClusterRedis();
+  });
+  afterAll(async () => {
+    await redis.close();
+    delete process.env.BENCH_REDIS_URL;
+  });
+
+  it('delivers exactly once across the instances, then leaves no database or Redis key behind', async () => {
+    const params = { users: 40, groupSize: 10, rates: [100], stepMs: 500, warmupMs: 200, window: 2, workers: 2, halfFlat: false };
+    const { steps } = await runClusterFanout(setup, params, redis);
+    expect(steps.map((s) => s.step)).toEqual(['100/s', 'flat out']);
+    for (const step of steps) {
+      expect(step).toMatchObject({ errors: 0, missing: 0, duplicates: 0, exactlyOnce: true });
+      expect(step.persistedPerSec).toBeGreaterThan(0);
+      if (setup.instances > 1) {
+        expect(step.crossDeliveriesPerSec).toBeGreaterThan(0);
+        expect(Number.isFinite(step.crossP99)).toBe(true);
+      } else expect(step.crossP99).toBeNull();
+      expect(step.redisCpuPct === null).toBe(!setup.shared);
+    }
+    const admin = new Redis(REDIS_URL);
+    try {
+      expect(await admin.keys(`bench:${process.pid}:*`)).toEqual([]);
+    } finally {
+      admin.disconnect();
+    }
+    const left = await postgresQuery(POSTGRES_ADMIN_URL, `SELECT datname FROM pg_database WHERE datname LIKE 'bench_cluster_%_${process.pid}_%'`);
+    expect(left).toEqual([]);
+  });
+});

@@ -3,8 +3,9 @@ import { expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/server/config.js';
 import { clientAddress } from '../src/server/http/server.js';
 import { createServer } from '../src/server/server.js';
-import { REDIS_URL } from './redis-helpers.js';
+import { REDIS_URL, startPrivateRedis } from './redis-helpers.js';
 import { runServerToExit } from './server-process.js';
+import { startServer, waitFor } from './socket-helpers.js';
 import { freshStoreConfig } from './store.js';
 
 it('REDIS_URL must be a redis:// or rediss:// URL, REDIS_PREFIX a short plain prefix; both optional', () => {
@@ -41,4 +42,35 @@ it('refuses to start when Redis cannot be reached: bounded retries, then one lin
   expect(code).toBe(1);
   expect(output).toMatch(/REDIS_URL: Redis at 127\.0\.0\.1:1 did not answer within 1000 ms/);
   expect(output).not.toContain('hunter2');
+});
+
+it('/readyz checks Redis too when the server runs on it: 503 while Redis is frozen or gone, ready again when it answers', async () => {
+  const redis = await startPrivateRedis();
+  const server = await startServer({ redisUrl: redis.url, redisPrefix: 'readyz:', redisConnectTimeoutMs: 5_000 });
+  const readyz = async () => {
+    const response = await fetch(`${server.base}/readyz`);
+    return { status: response.status, body: await response.json() };
+  };
+  try {
+    expect(await readyz()).toEqual({ status: 200, body: { status: 'ready', database: true, redis: true } });
+    // Frozen: the connections stay open and nothing answers, so only the PING timeout can tell.
+    redis.freeze(true);
+    expect(await readyz()).toEqual({ status: 503, body: { status: 'unavailable', database: true, redis: false } });
+    redis.freeze(false);
+    await waitFor(async () => (await readyz()).status === 200, 10_000, 'ready after Redis thawed');
+    await redis.kill();
+    expect(await readyz()).toEqual({ status: 503, body: { status: 'unavailable', database: true, redis: false } });
+  } finally {
+    await redis.kill();
+    await server.app.close();
+  }
+});
+
+it('/readyz without Redis answers for the database alone (no redis field)', async () => {
+  const server = await startServer();
+  try {
+    expect(await (await fetch(`${server.base}/readyz`)).json()).toEqual({ status: 'ready', database: true });
+  } finally {
+    await server.app.close();
+  }
 });

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { deleteKeys } from '../bench/redis.js';
 import { openRedis } from '../src/server/redis/client.js';
 
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -29,13 +30,14 @@ export async function openTestRedis(prefix = `test:${randomUUID()}:`) {
 export async function deleteRedisKeys(prefix: string): Promise<void> {
   const admin = await openRedis({ url: REDIS_URL, connectTimeoutMs: 5_000 });
   try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await admin.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await admin.del(...keys);
-    } while (cursor !== '0');
+    await deleteKeys(admin, prefix);
   } finally {
     admin.disconnect();
   }
 }
+
+/**
+ * A Redis of the test's own (a `redis-server` child on a free port, nothing saved), for tests
+ * that stop or freeze Redis without disturbing the others on the shared one.
+ */
+export { startPrivateRedis } from '../bench/redis.js';

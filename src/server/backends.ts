@@ -13,12 +13,20 @@ import { redisRateLimiterBuilder } from './services/rate-limits-redis.js';
 import type { TypingStore } from './services/typing.js';
 import { createRedisTypingStore } from './services/typing-redis.js';
 
+/** Each resolves true when its backend answers (and never rejects). */
+export type Readiness = Record<string, () => Promise<boolean>>;
+
+/** How long `/readyz` waits for Redis to answer a PING. */
+const REDIS_PING_TIMEOUT_MS = 1_000;
+
 /** The bus and the ephemeral stores; undefined ones are created in memory by the services. */
 export type Backends = {
   bus: EventBus;
   typingStore?: TypingStore;
   presenceStore?: PresenceStore;
   rateLimiterBackend?: RateLimiterBackend;
+  /** Named checks `/readyz` runs besides the database (`redis` with REDIS_URL; none embedded). */
+  readiness: Readiness;
   /** Closes what `openBackends` opened (after the services stopped using it). */
   close(): Promise<void>;
 };
@@ -30,7 +38,7 @@ export type Backends = {
 export async function openBackends(config: Config, clock: Clock, logger: Logger): Promise<Backends> {
   if (!config.redisUrl) {
     const bus = createMemoryBus();
-    return { bus, close: () => bus.close() };
+    return { bus, readiness: {}, close: () => bus.close() };
   }
   const url = config.redisUrl;
   const open = (role: string, extra = {}) =>
@@ -64,11 +72,31 @@ export async function openBackends(config: Config, clock: Clock, logger: Logger)
     typingStore: createRedisTypingStore(commands),
     presenceStore: createRedisPresenceStore(commands, clock, presenceTimings(config.presenceHoldMs)),
     rateLimiterBackend: redisRateLimiterBuilder(commands),
+    // Every connection: a dead subscriber stops deliveries while commands still work.
+    readiness: { redis: () => everyAnswers(clients, REDIS_PING_TIMEOUT_MS) },
     async close() {
       await bus.close();
       await Promise.all(clients.map((client) => client.quit().catch(() => client.disconnect())));
     },
   };
+}
+
+/** True when every connection answers a PING within `ms` (a subscriber connection may PING too). */
+async function everyAnswers(clients: Redis[], ms: number): Promise<boolean> {
+  // A connection that is not up fails at once: a PING would wait in the publisher's offline
+  // queue (and hold up its QUIT at shutdown) until its retries ran out.
+  if (clients.some((client) => client.status !== 'ready')) return false;
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  const pings = Promise.all(clients.map((client) => client.ping())).then(
+    () => true,
+    () => false,
+  );
+  try {
+    return await Promise.race([pings, timedOut]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Renew three times per hold; sweep at least every 5 s (a dead instance's users: offline within hold + sweep). */

@@ -79,7 +79,7 @@ export async function createServer(options: CreateServerOptions = {}): Promise<R
   });
   const deps: AppDeps = { ...base, services };
   const identityOf = createRequestIdentity(deps, options.identity);
-  const http = createHttpServer(deps, { staticDir: options.staticDir ?? null, identityOf });
+  const http = createHttpServer(deps, { staticDir: options.staticDir ?? null, identityOf, readiness: backends?.readiness });
 
   return {
     deps,

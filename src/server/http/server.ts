@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import { LIMITS } from '../../shared/limits.js';
+import type { Readiness } from '../backends.js';
 import type { AppDeps } from '../context.js';
 import { createContextInner } from '../context.js';
 import { appRouter } from '../routers/index.js';
@@ -25,13 +26,15 @@ export type HttpOptions = {
   staticDir: string | null;
   /** Who is calling (host identity or built-in sessions); built-in sessions when omitted. */
   identityOf?: ResolveRequestIdentity;
+  /** Backends `/readyz` checks besides the database. */
+  readiness?: Readiness;
 };
 
 /**
  * One HTTP server: the API over HTTP at `/trpc` and its WebSocket at the same path
  * (`socket-endpoint.ts`), the operations endpoints, and the web app everywhere else.
  */
-export function createHttpServer(deps: AppDeps, { staticDir, identityOf = createRequestIdentity(deps) }: HttpOptions) {
+export function createHttpServer(deps: AppDeps, { staticDir, identityOf = createRequestIdentity(deps), readiness }: HttpOptions) {
   const { logger, config } = deps;
   const trpcHandler = createHTTPHandler({
     router: appRouter,
@@ -51,7 +54,7 @@ export function createHttpServer(deps: AppDeps, { staticDir, identityOf = create
   });
   const staticHandler = staticDir ? createStaticHandler(staticDir, logger) : null;
   const refuseSubscription = createSubscriptionGuard(appRouter, `${API_PATH}/`);
-  const handleOperations = createOperationsHandler(deps);
+  const handleOperations = createOperationsHandler(deps, readiness);
 
   const server: Server = createNodeServer({ maxHeaderSize: HEADER_LIMIT_BYTES }, (req, res) => {
     if (req.url === API_PATH || req.url?.startsWith(`${API_PATH}/`) || req.url?.startsWith(`${API_PATH}?`)) {
