@@ -33,11 +33,7 @@ export async function openInboxStream({ bus, orm, clock }: AppDeps, { userId, la
   const unread = new Map<number, UnreadState>(counts.rows.map((row) => [row.conversationId, { count: row.unreadCount, asOf: counts.asOfMessageId, counted: [] }]));
   const cursor = lastEventId != null ? Number(lastEventId) : counts.asOfMessageId;
   const lateWindowMs = bus.mayReorder ? LATE_WINDOW_MS : 0;
-  const logic = new InboxStreamLogic(orm, clock, userId, unread, cursor, lastEventId != null, lateWindowMs);
-  // The count read the newest stored id after listening began: a client resuming at or past it
-  // has nothing stored to replay (what commits later arrives live). The web app always resumes.
-  logic.nothingStoredAfter = counts.asOfMessageId;
-  return new LiveStream(live, logic);
+  return new LiveStream(live, new InboxStreamLogic(orm, clock, userId, unread, cursor, lastEventId != null, lateWindowMs));
 }
 
 /**
@@ -50,9 +46,6 @@ type Out = TrackedEnvelope<InboxEvent[]>;
 
 /** What one open inbox stream keeps between events, and what it does with them. */
 class InboxStreamLogic extends CursorStream<InboxBusEvent, InboxEvent> {
-  /** For the first replay only: the newest message id stored when the stream opened. */
-  nothingStoredAfter: number | null = null;
-
   constructor(
     private readonly orm: AppDeps['orm'],
     private readonly clock: AppDeps['clock'],
@@ -83,9 +76,6 @@ class InboxStreamLogic extends CursorStream<InboxBusEvent, InboxEvent> {
 
   /** Stored messages of the user's current conversations after the cursor, page by page. */
   protected async replayInto(out: StreamOutput<Out>) {
-    const storedUpTo = this.nothingStoredAfter;
-    this.nothingStoredAfter = null;
-    if (storedUpTo !== null && this.cursor >= storedUpTo) return;
     const { userId } = this;
     const reads = preparedReadsOf(this.orm);
     const pages = pagesAfter(this.cursor, REPLAY_PAGE, (after) => reads.all<MessageRow>(PAGE_AFTER, [after, userId]), (row) => Number(row.id));
