@@ -1,5 +1,6 @@
 /**
- * Reads that run for every connection (its session, each stream's start), as hand-written SQL
+ * Statements that return rows and run often: the reads every connection makes (its session, each
+ * stream's start) and the SQLite message store's INSERT … RETURNING, as hand-written SQL
  * with `?` placeholders and quoted aliases (PostgreSQL folds unquoted ones to lower case).
  *
  * On SQLite a statement is prepared once per connection and kept: through `em.find` a read costs

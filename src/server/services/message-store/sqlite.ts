@@ -1,13 +1,7 @@
 import type { Orm } from '../../db/driver.js';
+import { preparedReadsOf } from '../../db/prepared.js';
 import { idsInRowOrder, sharedMessageStatements, type ReturnedRow } from './sql.js';
 import type { MessageStore } from './types.js';
-
-/** What this store uses of a better-sqlite3 `Database` (the connection knex pools). */
-type SqliteConnection = { prepare(sql: string): { all(params: unknown[]): unknown[] } };
-type PooledClient = {
-  acquireConnection(): Promise<SqliteConnection>;
-  releaseConnection(connection: SqliteConnection): unknown;
-};
 
 /**
  * Embedded SQLite: one process, one connection, and SQLite lets one transaction write at a time,
@@ -16,27 +10,15 @@ type PooledClient = {
  * lookups before it only read), which SQLite applies atomically, so it needs no transaction of
  * its own (BEGIN and COMMIT would be two more statements per batch).
  *
- * The INSERT runs on the pooled connection itself with a prepared statement kept per batch size,
- * not through the ORM's query path, which compiles the SQL again on every call and formats it for
- * logging: at everyday rates a batch is one message, and those two were most of its cost
- * (BENCHMARKS.md, "Seventh round"). The connection is taken from the pool like any query's, so an
- * ORM transaction in flight on it is never joined.
+ * The INSERT … RETURNING runs as a kept prepared statement (one per batch size) through
+ * `db/prepared.ts`, not through the ORM's query path, which compiles the SQL again on every call
+ * and formats it for logging: at everyday rates a batch is one message, and those two were most
+ * of its cost (BENCHMARKS.md, "Seventh round, send path"). Like any query it waits for an ORM
+ * transaction holding the connection, so it never joins one.
  */
 export function createSqliteMessageStore(orm: Orm): MessageStore {
   const statements = sharedMessageStatements(orm);
-  const client = orm.em.getConnection().getKnex().client as PooledClient;
   const driver = orm.em.getDriver();
-  // Per connection (the pool may replace it), per row count: at most `maxBatch` statements.
-  const prepared = new WeakMap<SqliteConnection, Map<number, ReturnType<SqliteConnection['prepare']>>>();
-
-  function statementFor(connection: SqliteConnection, count: number) {
-    let bySize = prepared.get(connection);
-    if (!bySize) prepared.set(connection, (bySize = new Map()));
-    let statement = bySize.get(count);
-    if (!statement) bySize.set(count, (statement = connection.prepare(statements.insertSql(count))));
-    return statement;
-  }
-
   // No transaction per batch, so no EntityManager per batch either (a fork costs more than the
   // INSERT at everyday rates): this one only runs `lastSeqs`' plain query, which leaves nothing
   // in its identity map; `findStored`, which loads entities, gets a fork of its own.
@@ -49,15 +31,12 @@ export function createSqliteMessageStore(orm: Orm): MessageStore {
     findStored: (_tx, keys) => statements.findStored(orm.em.fork(), keys),
     async insert(_tx, rows, createdAt) {
       if (rows.length === 0) return [];
-      const connection = await client.acquireConnection();
       try {
-        const returned = statementFor(connection, rows.length).all(statements.insertParams(rows, createdAt)) as ReturnedRow[];
+        const returned = await preparedReadsOf(orm).all<ReturnedRow>(statements.insertSql(rows.length), statements.insertParams(rows, createdAt));
         return idsInRowOrder(rows, returned);
       } catch (error) {
         // The ORM's exception classes (ConstraintViolationException…), as its own queries throw.
         throw error instanceof Error ? driver.convertException(error) : error;
-      } finally {
-        client.releaseConnection(connection);
       }
     },
   };
