@@ -15,8 +15,10 @@ export function createMembershipService({ orm }: Pick<Deps, 'orm'>) {
   const loads = createSingleFlight<number, Set<number>>();
 
   function load(conversationId: number): Promise<Set<number>> {
+    // The version when the load is asked for (single-flight starts it a promise job later, after
+    // a change made meanwhile): a load asked for before a change is never cached.
+    const version = versions.get(conversationId) ?? 0;
     return loads.run(conversationId, async () => {
-      const version = versions.get(conversationId) ?? 0;
       // A prepared read: after a start, each conversation's first subscriber or sender loads it.
       const rows = await preparedReadsOf(orm).all<{ user: number }>('SELECT user_id AS "user" FROM memberships WHERE conversation_id = ?', [conversationId]);
       const members = new Set(rows.map((row) => Number(row.user)));
