@@ -1,4 +1,4 @@
-import { createServer as createNodeServer, type Server } from 'node:http';
+import { createServer as createNodeServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
@@ -57,6 +57,7 @@ export function createHttpServer(deps: AppDeps, { staticDir, identityOf = create
   const handleOperations = createOperationsHandler(deps, readiness);
 
   const server: Server = createNodeServer({ maxHeaderSize: HEADER_LIMIT_BYTES }, (req, res) => {
+    drain.track(res);
     if (req.url === API_PATH || req.url?.startsWith(`${API_PATH}/`) || req.url?.startsWith(`${API_PATH}?`)) {
       if (refuseSubscription(req, res)) return;
       return void trpcHandler(req, res);
@@ -66,6 +67,7 @@ export function createHttpServer(deps: AppDeps, { staticDir, identityOf = create
     res.writeHead(404, { 'content-type': 'text/plain' }).end('Not found');
   });
   server.on('clientError', answerClientError);
+  const drain = keepAliveDrain(server);
 
   const socketEndpoint = serveSocketEndpoint(deps, server, {
     path: API_PATH,
@@ -91,10 +93,47 @@ export function createHttpServer(deps: AppDeps, { staticDir, identityOf = create
     /** Tells clients to reconnect, closes every socket, and stops accepting connections. */
     async close(): Promise<void> {
       // Stop accepting first: clients told to reconnect must land on another instance.
-      const stoppedListening = new Promise<void>((resolve) => server.close(() => resolve()));
+      const httpClosed = drain.close();
       await socketEndpoint.close();
-      server.closeIdleConnections();
-      await stoppedListening;
+      await httpClosed;
+    },
+  };
+}
+
+/** How long requests already in progress at shutdown may take before their connections are cut. */
+const SHUTDOWN_REQUEST_GRACE_MS = 10_000;
+
+/**
+ * Shutdown of the HTTP side. Node's `close()` stops accepting and cuts the connections idle at
+ * that moment, but a keep-alive connection busy then stays open and carries request after request
+ * (a load balancer's, above all), so the server never closes. Every response from then on, and
+ * every one still in progress, says `Connection: close`; connections are cut after a grace.
+ */
+function keepAliveDrain(server: Server) {
+  const inProgress = new Set<ServerResponse>();
+  let closing = false;
+  const endAfter = (res: ServerResponse) => {
+    if (!res.headersSent) res.setHeader('Connection', 'close');
+    // Headers already sent with keep-alive: the connection goes once this response is done.
+    else res.once('finish', () => setImmediate(() => server.closeIdleConnections()));
+  };
+  return {
+    /** Called on every request before it is handled. */
+    track(res: ServerResponse) {
+      if (closing) return endAfter(res);
+      inProgress.add(res);
+      res.once('close', () => inProgress.delete(res));
+    },
+    async close() {
+      closing = true;
+      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const res of inProgress) endAfter(res);
+      inProgress.clear();
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([stopped, new Promise((resolve) => (timer = setTimeout(resolve, SHUTDOWN_REQUEST_GRACE_MS)))]);
+      clearTimeout(timer);
+      server.closeAllConnections();
+      await stopped;
     },
   };
 }
