@@ -234,8 +234,17 @@ export async function startServerProcess(kind: ServerKind, shared: SharedBackend
     if (message.error) waiter?.reject(new Error(message.error));
     else waiter?.resolve(message.result);
   });
+  // A server that dies (a crash while closing, say) fails what was asked of it instead of
+  // leaving the benchmark waiting for ever.
+  let exitedWith: string | null = null;
+  child.once('exit', (code, signal) => {
+    exitedWith = `${kind} server exited (${signal ?? code})`;
+    for (const waiter of pending.values()) waiter.reject(new Error(exitedWith));
+    pending.clear();
+  });
   const call = <T>(cmd: string, args?: unknown) =>
     new Promise<T>((resolve, reject) => {
+      if (exitedWith) return reject(new Error(exitedWith));
       const id = ++nextId;
       pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
       child.send({ id, cmd, args });
@@ -249,11 +258,18 @@ export async function startServerProcess(kind: ServerKind, shared: SharedBackend
     memory: (settleMs = 0) => call<Memory>('memory', { settleMs }),
     cpu: () => call<Cpu>('cpu'),
     async close() {
-      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await call('close').catch(() => child.kill('SIGKILL'));
+      const exited = exitedWith ? Promise.resolve() : new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      // A server slow to close is cut; one that crashes while closing fails the run.
+      let cut = false;
+      const cutOff = () => {
+        cut = true;
+        child.kill('SIGKILL');
+      };
+      const timer = setTimeout(cutOff, 10_000);
+      await call('close').catch(() => (exitedWith ? undefined : cutOff()));
       await exited;
       clearTimeout(timer);
+      if (!cut && child.exitCode !== 0) throw new Error(`${kind} server did not close cleanly: ${exitedWith}`);
     },
   };
 }

@@ -22,6 +22,10 @@ type SendPayload = { room: number; content: string; cid: string };
 
 export async function serveSocketIoOnPostgres({ databaseUrl, adapter, onClose }: SocketIoOnPostgres) {
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 10 });
+  // pg's documented must-have: an idle client's error (its backend terminated, as when the
+  // database is dropped right after `pool.end()`, which resolves before its clients are gone) is
+  // emitted on the pool and would otherwise crash the process.
+  pool.on('error', (error) => console.error(`socketio-pg: idle PostgreSQL client: ${error.message}`));
   // IF NOT EXISTS: instances that share a database start one after the other on the same table.
   await pool.query(`CREATE TABLE IF NOT EXISTS messages (
     id SERIAL PRIMARY KEY, room INTEGER NOT NULL, sender INTEGER NOT NULL,
