@@ -119,6 +119,8 @@ describe('groups', () => {
     const replayed = trackedData<Array<{ type: string; message?: { id: number } }>>(await nextValue(inbox)).data;
     expect(replayed.map((e) => e.message?.id)).toEqual([dm.id]);
     await inbox.return?.();
+    // Offline notifications gather for a moment before they are written: write them now.
+    await app.services.notifications.flushOffline();
     const notes = await bob!.caller.notification.list({});
     expect(notes.notifications).toContainEqual(expect.objectContaining({ type: 'group.removed', groupId }));
     // No notification about the group's messages after the removal either.

@@ -7,7 +7,7 @@ import { openOrm } from '../src/server/db/orm.js';
 import { createLogger } from '../src/server/logger.js';
 import { createMetrics } from '../src/server/metrics.js';
 import { createCaller } from '../src/server/routers/index.js';
-import { createServices } from '../src/server/services/index.js';
+import { createServices, type ServiceOptions } from '../src/server/services/index.js';
 import { freshStoreConfig, type TestStore } from './store.js';
 import type { RateLimitConfig } from '../src/server/services/rate-limits.js';
 
@@ -62,7 +62,7 @@ export type TestApp = Awaited<ReturnType<typeof createTestApp>>;
 
 /** A fresh database (in-memory SQLite, or a new PostgreSQL schema: tests/store.ts), bus and services, and callers for any identity. */
 export async function createTestApp(
-  options: { clock?: Clock; bus?: EventBus; config?: Partial<Config>; rateLimits?: RateLimitConfig; store?: TestStore } = {},
+  options: { clock?: Clock; bus?: EventBus; config?: Partial<Config>; rateLimits?: RateLimitConfig; store?: TestStore } & Pick<ServiceOptions, 'typingStore' | 'presenceStore'> = {},
 ) {
   // A shared `store` (PostgreSQL) makes two apps two writers on one database, as two processes.
   const store = options.store ?? freshStoreConfig();
@@ -70,7 +70,7 @@ export async function createTestApp(
   const bus = options.bus ?? createMemoryBus();
   const config = defaultConfig({ env: 'test', serviceToken: SERVICE_TOKEN, ...store, ...options.config });
   const base = { orm, bus, clock: options.clock ?? systemClock, config, logger: createLogger('silent'), metrics: createMetrics() };
-  const services = createServices(base, { rateLimits: options.rateLimits ?? RELAXED_LIMITS });
+  const services = createServices(base, { rateLimits: options.rateLimits ?? RELAXED_LIMITS, typingStore: options.typingStore, presenceStore: options.presenceStore });
   const deps: AppDeps = { ...base, services };
 
   /** A caller with the given identity; Set-Cookie headers land in `cookies`. */

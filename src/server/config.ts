@@ -108,7 +108,13 @@ export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
   sessionCheckMs: 60_000,
 };
 
-export type Timings = { -readonly [K in keyof typeof TIMINGS]: number };
+/**
+ * The shared timings, and the server's own: how long offline-notification candidates gather
+ * before one presence lookup and one insert serve them all (services/notifications.ts). Nobody
+ * waits on those notifications (their users are offline).
+ */
+const SERVER_TIMINGS = { ...TIMINGS, offlineNoticeGatherMs: 100 };
+export type Timings = { -readonly [K in keyof typeof SERVER_TIMINGS]: number };
 
 export class ConfigError extends Error {}
 
@@ -146,7 +152,7 @@ export function configFromEnv(env: Env): Config {
     redisConnectTimeoutMs: env.REDIS_CONNECT_TIMEOUT_S * 1000,
     presenceHoldMs: env.PRESENCE_HOLD_S * 1000,
     trustProxy: env.TRUST_PROXY,
-    timings: { ...TIMINGS },
+    timings: { ...SERVER_TIMINGS },
     connectionLimits: { ...DEFAULT_CONNECTION_LIMITS },
   };
 }

@@ -94,9 +94,15 @@ it('messages, typing, receipts, presence, notifications and group removal cross 
   expect(onC.seqs()).not.toContain(after.seq);
   expect(inboxC.messageIds()).not.toContain(after.id);
 
-  // Alice leaves (her only connection closes): bob, on B, sees her offline after the grace period.
+  // Alice and carol leave (their only connections close). Bob, on B, sees alice offline after the
+  // grace period, but not carol: removed on A, she shares nothing with him any more, and his
+  // watch on B stopped covering her.
   a.close();
+  c.close();
   await waitFor(() => presenceOnB.some((p) => p.userId === alice.id && p.status === 'offline'), 15_000, 'alice offline');
+  // Carol's grace ended with alice's; her offline change, were it covered, would be here by now.
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  expect(presenceOnB.filter((p) => p.userId === carol.id).map((p) => p.status)).toEqual(['online']);
 });
 
 it('logout on one instance closes that session\'s sockets on the others', async () => {

@@ -47,7 +47,7 @@ export function createServices(deps: Deps, options: ServiceOptions = {}) {
   const messages = createMessageService(deps, membership, blocks, {
     afterPublish(sent) {
       // A sent message ends its sender's typing state in that conversation.
-      for (const message of sent) typing.stop(message.conversationId, message.senderId).catch(report);
+      for (const message of sent) typing.afterSend(message.conversationId, message.senderId).catch(report);
       notifications.notifyOffline(sent);
     },
   });
@@ -60,9 +60,10 @@ export function createServices(deps: Deps, options: ServiceOptions = {}) {
   connections.onLastDisconnection((userId) => void typing.stopAll(userId).catch(report));
 
   return {
-    /** Stops timers (shutdown, end of a test). */
+    /** Stops timers and writes what was gathered (shutdown, end of a test). */
     async dispose() {
-      typing.dispose();
+      await typing.dispose();
+      await notifications.flushOffline();
       cluster.stop();
       await presence.dispose();
       await inboxFanout.stop();

@@ -10,6 +10,33 @@ import type { Deps } from './deps.js';
 import { notFound } from './errors.js';
 import type { MembershipService } from './membership.js';
 
+/**
+ * Gathers items by key (the first of each key is kept) for `ms`, then hands them to `handle`,
+ * one gathering at a time, in order.
+ */
+function gather<T>(ms: number, handle: (items: T[]) => Promise<void>) {
+  let gathered = new Map<string, T>();
+  let timer: NodeJS.Timeout | null = null;
+  let chain = Promise.resolve();
+  const flush = () => {
+    if (timer) clearTimeout(timer);
+    timer = null;
+    if (gathered.size > 0) {
+      const items = [...gathered.values()];
+      gathered = new Map();
+      chain = chain.then(() => handle(items));
+    }
+    return chain;
+  };
+  return {
+    add(key: string, item: T) {
+      if (!gathered.has(key)) gathered.set(key, item);
+      timer ??= setTimeout(flush, ms);
+    },
+    flush,
+  };
+}
+
 export const toNotificationDTO = (row: NotificationEntity): NotificationDTO => ({
   id: row.id,
   type: row.type as NotificationType,
@@ -50,7 +77,7 @@ export type NewNotification = {
 };
 
 export function createNotificationService(
-  { orm, bus, clock, logger }: Deps,
+  { orm, bus, clock, config, logger }: Deps,
   membership: MembershipService,
   connections: ConnectionRegistry,
   /** Of these users, who holds a connection on another instance (shared presence); none by default. */
@@ -145,54 +172,56 @@ export function createNotificationService(
 
     /**
      * One "new message" notification per conversation for members with no open connection,
-     * until they read it. Runs after publishing, off the send path, one batch at a time.
+     * until they read it. Runs after publishing, off the send path: candidates gather for
+     * `offlineNoticeGatherMs`, then one presence lookup, one read and one insert serve them all
+     * (with several instances each lookup is a round trip to the shared presence: one per batch
+     * of messages cost Redis about as much as the messages themselves).
      */
-    notifyOffline: (() => {
-      let chain = Promise.resolve();
-      return (messages: MessageDTO[]) => {
-        // The first message of the batch per (offline member, conversation); connected members get none.
-        const candidates = new Map<string, { userId: number; message: MessageDTO }>();
-        for (const message of messages) {
-          for (const userId of membership.cached(message.conversationId) ?? []) {
-            if (userId === message.senderId || connections.isConnected(userId)) continue;
-            const key = `${userId}:${message.conversationId}`;
-            if (!candidates.has(key)) candidates.set(key, { userId, message });
-          }
+    notifyOffline(messages: MessageDTO[]) {
+      // The first message per (offline member, conversation); connected members get none.
+      for (const message of messages) {
+        for (const userId of membership.cached(message.conversationId) ?? []) {
+          if (userId === message.senderId || connections.isConnected(userId)) continue;
+          offline.add(`${userId}:${message.conversationId}`, { userId, message });
         }
-        if (candidates.size === 0) return;
-        // One batch at a time, with one lookup and one insert per batch, whatever its size.
-        chain = chain
-          .then(async () => {
-            // Not connected here may still be connected through another instance.
-            const elsewhere = await onlineElsewhere([...new Set([...candidates.values()].map((c) => c.userId))]);
-            const pending = [...candidates.values()].filter((c) => !elsewhere.has(c.userId));
-            if (pending.length === 0) return;
-            const open = await orm.em.fork().find(
-              Notification,
-              {
-                type: 'message',
-                readAt: null,
-                user: { $in: [...new Set(pending.map((c) => c.userId))] },
-                conversationId: { $in: [...new Set(pending.map((c) => c.message.conversationId))] },
-              },
-              { fields: ['user', 'conversationId'] },
-            );
-            const notified = new Set(open.map((row) => `${row.user}:${row.conversationId}`));
-            const fresh = pending.filter(({ userId, message }) => !notified.has(`${userId}:${message.conversationId}`));
-            const titles = await messageTitles(orm.em.fork(), fresh.map(({ message }) => message));
-            await service.createMany(
-              fresh.map(({ userId, message }) => ({
-                userId,
-                type: 'message' as const,
-                conversationId: message.conversationId,
-                content: { title: titles.get(message.id) ?? 'New message', body: message.content.slice(0, 200), actorId: message.senderId, url: `/c/${message.conversationId}` },
-              })),
-            );
-          })
-          .catch((error: unknown) => logger.error({ err: error }, 'offline notifications failed'));
-      };
-    })(),
+      }
+    },
+
+    /** Writes the gathered offline notifications now (shutdown). */
+    flushOffline: () => offline.flush(),
   };
+
+  type Candidate = { userId: number; message: MessageDTO };
+  async function notifyCandidates(candidates: Candidate[]) {
+    // Not connected here may still be connected through another instance.
+    const elsewhere = await onlineElsewhere([...new Set(candidates.map((c) => c.userId))]);
+    const pending = candidates.filter((c) => !elsewhere.has(c.userId));
+    if (pending.length === 0) return;
+    const open = await orm.em.fork().find(
+      Notification,
+      {
+        type: 'message',
+        readAt: null,
+        user: { $in: [...new Set(pending.map((c) => c.userId))] },
+        conversationId: { $in: [...new Set(pending.map((c) => c.message.conversationId))] },
+      },
+      { fields: ['user', 'conversationId'] },
+    );
+    const notified = new Set(open.map((row) => `${row.user}:${row.conversationId}`));
+    const fresh = pending.filter(({ userId, message }) => !notified.has(`${userId}:${message.conversationId}`));
+    const titles = await messageTitles(orm.em.fork(), fresh.map(({ message }) => message));
+    await service.createMany(
+      fresh.map(({ userId, message }) => ({
+        userId,
+        type: 'message' as const,
+        conversationId: message.conversationId,
+        content: { title: titles.get(message.id) ?? 'New message', body: message.content.slice(0, 200), actorId: message.senderId, url: `/c/${message.conversationId}` },
+      })),
+    );
+  }
+  const offline = gather<Candidate>(config.timings.offlineNoticeGatherMs, (candidates) =>
+    notifyCandidates(candidates).catch((error: unknown) => logger.error({ err: error }, 'offline notifications failed')),
+  );
   return service;
 }
 

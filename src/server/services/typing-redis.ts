@@ -49,6 +49,7 @@ export function createRedisTypingStore(redis: Redis): TypingStore {
   const keys = (conversationId: number, userId: number) => [`typing:c:${conversationId}`, `typing:a:${conversationId}`, `typing:u:${userId}`];
 
   return {
+    shared: true,
     async start(conversationId, userId, now, expiresAt, minIntervalMs) {
       return client.typingStart(...keys(conversationId, userId), userId, conversationId, now, expiresAt, minIntervalMs, KEY_TTL_MS);
     },

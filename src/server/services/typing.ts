@@ -1,6 +1,7 @@
 import { topics } from '../bus/topics.js';
 import type { TimerHandle } from '../clock.js';
 import type { Deps } from './deps.js';
+import { listenForTypists } from './typing-heard.js';
 
 /**
  * Who is typing where. Ephemeral: never stored. State is per user (several tabs are one
@@ -15,6 +16,8 @@ export interface TypingStore {
   /** Who is typing at `now` (an entry past its expiry is not, even if no timer cleared it). */
   typists(conversationId: number, now: number): Promise<number[]>;
   conversationsOf(userId: number): Promise<number[]>;
+  /** True for a store shared by several instances (every call is a network round trip). */
+  readonly shared?: boolean;
 }
 
 export function createMemoryTypingStore(): TypingStore {
@@ -52,8 +55,11 @@ export function createMemoryTypingStore(): TypingStore {
   };
 }
 
-export function createTypingService({ bus, clock, config, logger }: Deps, store: TypingStore = createMemoryTypingStore()) {
+export function createTypingService(deps: Deps, store: TypingStore = createMemoryTypingStore()) {
+  const { bus, clock, config, logger } = deps;
   const timers = new Map<string, TimerHandle>();
+  // In memory a stop costs nothing; a shared store's is skipped where nobody can be typing.
+  const heard = store.shared ? listenForTypists(deps) : null;
   const keyOf = (conversationId: number, userId: number) => `${conversationId}:${userId}`;
 
   const publish = (conversationId: number, userId: number, typing: boolean) =>
@@ -85,6 +91,12 @@ export function createTypingService({ bus, clock, config, logger }: Deps, store:
       if (await store.stop(conversationId, userId)) await publish(conversationId, userId, false);
     },
 
+    /** A sent message ends its sender's typing state in that conversation, if there is one. */
+    async afterSend(conversationId: number, userId: number): Promise<void> {
+      if (heard && !timers.has(keyOf(conversationId, userId)) && !heard.mayBeTyping(conversationId, userId)) return;
+      await service.stop(conversationId, userId);
+    },
+
     /** Ends every typing state of a user (their last connection closed). */
     async stopAll(userId: number): Promise<void> {
       await Promise.all((await store.conversationsOf(userId)).map((conversationId) => service.stop(conversationId, userId)));
@@ -92,9 +104,10 @@ export function createTypingService({ bus, clock, config, logger }: Deps, store:
 
     typists: (conversationId: number) => store.typists(conversationId, clock.now()),
 
-    dispose() {
+    async dispose() {
       for (const timer of timers.values()) clock.clearTimeout(timer);
       timers.clear();
+      await heard?.stop();
     },
   };
   return service;
