@@ -326,6 +326,8 @@ export type IdleParams = {
    * after its last burst has already done.
    */
   idleCpuWaitMs?: number;
+  /** Before anything is seeded: how long a fresh server may idle for its RSS at start (0 or absent: not measured; see `idleRss` in control.ts). */
+  freshIdleMs?: number;
 };
 export type IdleStep = {
   connections: number;
@@ -363,9 +365,20 @@ async function webAppSubscriptions(server: ServerProcess, override?: string[]) {
   return { extra, subscriptions };
 }
 
+export type FreshRss = { rss: number; anonymous: number | null; heapTotal: number; waitedS: number };
+
+/** RSS, MB, of a server just started and left idle (nothing seeded, no connection). */
+async function freshRss(server: ServerProcess, maxMs: number): Promise<FreshRss> {
+  const idle = await server.call<{ rss: number; heapTotal: number; anonymous: number | null; waitedMs: number }>('idleRss', { maxMs, stableMs: 5_000 });
+  const mb = (bytes: number) => round(bytes / 1024 / 1024);
+  return { rss: mb(idle.rss), anonymous: idle.anonymous === null ? null : mb(idle.anonymous), heapTotal: mb(idle.heapTotal), waitedS: Math.round(idle.waitedMs / 1000) };
+}
+
 /** Connects in tranches up to each count; memory per connection is measured from the empty server after GC. */
 export async function runIdle(kind: ServerKind, params: IdleParams, log: (line: string) => void = () => {}) {
   const server = await startServerProcess(kind);
+  const fresh = params.freshIdleMs ? await freshRss(server, params.freshIdleMs) : null;
+  if (fresh) log(`  ${kind} fresh start, idle ${fresh.waitedS} s: rss ${fresh.rss} MB, anonymous ${fresh.anonymous} MB, V8 heap ${fresh.heapTotal} MB`);
   const max = Math.max(...params.counts);
   const users = await prepareUsers(server, max, 10);
   const { extra, subscriptions } = await webAppSubscriptions(server, params.extra);
@@ -414,7 +427,7 @@ export async function runIdle(kind: ServerKind, params: IdleParams, log: (line: 
     }
     const startMB = { rss: round(before.rss / 1024 / 1024), anonymous: before.anonymous === null ? null : round(before.anonymous / 1024 / 1024) };
     log(`  ${kind} at start (users seeded, no connection): rss ${startMB.rss} MB, anonymous ${startMB.anonymous} MB`);
-    return { params, subscriptions, steps, startMB };
+    return { params, subscriptions, steps, startMB, freshMB: fresh };
   } finally {
     await pool.close();
     await server.close();

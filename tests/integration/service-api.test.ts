@@ -35,7 +35,9 @@ describe('service API through createCaller with the service identity', () => {
     expect(history.messages.map((message) => message.content)).toEqual(['Welcome to the book club']);
 
     await app.service.service.notify({ user: { externalId: 'h-1' }, type: 'like', content: { title: 'Bo liked your post' } });
-    // Newest first; the system message also left Ana (offline) a new-message notification.
+    // Newest first; the system message also left Ana (offline) a new-message notification
+    // (gathered for a moment before it is written: written now).
+    await app.services.notifications.flushOffline();
     const titles = (await asAna.notification.list({})).notifications.map((n) => n.content.title);
     expect(titles).toHaveLength(2);
     expect(titles[0]).toBe('Bo liked your post');
