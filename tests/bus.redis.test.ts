@@ -1,4 +1,5 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import type { Redis } from 'ioredis';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createRedisBus } from '../src/server/bus/redis.js';
 import type { EventBus, Topic } from '../src/server/bus/types.js';
 import { openTestRedis } from './redis-helpers.js';
@@ -14,15 +15,24 @@ async function cluster(count = 2) {
   const scope = await openTestRedis();
   cleanups.push(() => scope.cleanup());
   const buses: EventBus[] = [];
-  const subscribers: Array<{ id: number }> = [];
+  const subscribers: Array<{ id: number; connection: Redis; received: () => number }> = [];
   for (let i = 0; i < count; i++) {
     const subscriber = await scope.open();
-    subscribers.push({ id: Number(await subscriber.client('ID')) });
+    // Every copy Redis sends this instance, whichever subscription it came through.
+    let received = 0;
+    for (const name of ['message', 'pmessage']) subscriber.on(name, () => received++);
+    subscribers.push({ id: Number(await subscriber.client('ID')), connection: subscriber, received: () => received });
     const bus = createRedisBus({ publisher: await scope.open(), subscriber, channelPrefix: scope.prefix });
     cleanups.push(() => bus.close());
     buses.push(bus);
   }
   return { scope, buses, subscribers };
+}
+
+/** How many channels and patterns a subscriber connection holds, as Redis counts them. */
+async function upstreamOf(redis: Redis, id: number) {
+  const line = String(await redis.client('LIST', 'ID', String(id)));
+  return { channels: Number(/\bsub=(\d+)/.exec(line)![1]), patterns: Number(/\bpsub=(\d+)/.exec(line)![1]) };
 }
 
 async function next<T>(iterator: AsyncIterator<T>, ms = 3_000): Promise<T> {
@@ -83,6 +93,95 @@ describe('Redis bus', () => {
     for (const sub of [exact, pattern, both]) sub.close();
   });
 
+  it('takes no channel for a topic a subscribed pattern covers: one copy of each event reaches the instance, for both', async () => {
+    const { scope, buses: [a, b], subscribers } = await cluster();
+    const { id, connection, received } = subscribers[1]!;
+    // The pattern's PSUBSCRIBE held back a moment: the riding topic's whenListening must wait for it.
+    const psubscribe = connection.psubscribe.bind(connection) as (...patterns: string[]) => Promise<unknown>;
+    vi.spyOn(connection, 'psubscribe').mockImplementation((async (...patterns: string[]) => {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      return psubscribe(...patterns);
+    }) as never);
+    const pattern = b!.subscribe(topic('conversation:*'), {});
+    const exact = b!.subscribe(topic('conversation:7'), {});
+    const both = b!.subscribe([topic('conversation:7'), topic('conversation:*')], {});
+    await b!.whenListening!(topic('conversation:7'));
+    expect(await upstreamOf(scope.redis, id)).toEqual({ channels: 0, patterns: 1 });
+    expect(await scope.redis.pubsub('NUMSUB', `${scope.prefix}conversation:7`)).toEqual([`${scope.prefix}conversation:7`, 0]);
+    await a!.publish(topic('conversation:7'), { n: 1 });
+    await a!.publish(topic('conversation:8'), { n: 2 });
+    await a!.publish(topic('conversation:7'), { n: 3 });
+    expect(await collect(exact[Symbol.asyncIterator](), 2)).toEqual([1, 3]);
+    expect(await collect(pattern[Symbol.asyncIterator](), 3)).toEqual([1, 2, 3]);
+    expect((await collect(both[Symbol.asyncIterator](), 5)).sort()).toEqual([1, 1, 2, 3, 3]);
+    // Redis sends a channel's copy before a pattern's: any second copy would be in by now.
+    expect(received()).toBe(3);
+
+    // Going idle, it has nothing upstream to give back.
+    const unsubscribe = vi.spyOn(connection, 'unsubscribe');
+    exact.close();
+    both.close();
+    expect(b!.listenerCount(topic('conversation:7'))).toBe(0);
+    expect(unsubscribe).not.toHaveBeenCalled();
+    pattern.close();
+  });
+
+  it('keeps the channel of a topic active before the pattern (each event still once), and rides once it comes back', async () => {
+    const { scope, buses: [a, b], subscribers } = await cluster();
+    const { id, connection, received } = subscribers[1]!;
+    let exact = b!.subscribe(topic('conversation:7'), {});
+    await b!.whenListening!(topic('conversation:7'));
+    const pattern = b!.subscribe(topic('conversation:*'), {});
+    await b!.whenListening!(topic('conversation:*'));
+    expect(await upstreamOf(scope.redis, id)).toEqual({ channels: 1, patterns: 1 });
+    await a!.publish(topic('conversation:7'), { n: 1 });
+    await a!.publish(topic('conversation:8'), { n: 2 });
+    expect(await collect(exact[Symbol.asyncIterator](), 1)).toEqual([1]);
+    expect(await collect(pattern[Symbol.asyncIterator](), 2)).toEqual([1, 2]);
+    expect(received()).toBe(3); // conversation:7 twice: its channel and the pattern
+
+    // Subscribed again while the pattern is active, it rides; a late copy from its old channel
+    // (its UNSUBSCRIBE still on its way, so published just before) must not double the pattern's.
+    const unsubscribe = vi.spyOn(connection, 'unsubscribe');
+    const subscribe = vi.spyOn(connection, 'subscribe');
+    exact.close();
+    exact = b!.subscribe(topic('conversation:7'), {});
+    await b!.whenListening!(topic('conversation:7'));
+    expect(unsubscribe).toHaveBeenCalledTimes(1);
+    expect(subscribe).not.toHaveBeenCalled();
+    connection.emit('message', `${scope.prefix}conversation:7`, JSON.stringify({ n: 3 }));
+    await a!.publish(topic('conversation:7'), { n: 4 });
+    expect(await collect(exact[Symbol.asyncIterator](), 1)).toEqual([4]);
+    expect(await collect(pattern[Symbol.asyncIterator](), 1)).toEqual([4]);
+    await expect.poll(() => upstreamOf(scope.redis, id)).toEqual({ channels: 0, patterns: 1 });
+    for (const sub of [exact, pattern]) sub.close();
+  });
+
+  it('gives the topics riding on a pattern channels of their own when it goes idle, and tells their subscribers they are behind', async () => {
+    const { scope, buses: [a, b], subscribers } = await cluster();
+    const { id, received } = subscribers[1]!;
+    const own = b!.subscribe(topic('conversation:9'), {});
+    const pattern = b!.subscribe(topic('conversation:*'), {});
+    const riding = b!.subscribe(topic('conversation:7'), {});
+    await b!.whenListening!([topic('conversation:9'), topic('conversation:7')]);
+    const iterator = riding[Symbol.asyncIterator]();
+    await a!.publish(topic('conversation:7'), { n: 1 });
+    expect(await collect(iterator, 1)).toEqual([1]);
+
+    pattern.close();
+    // The marker comes once the channel is confirmed: an empty batch with the overflow flag.
+    expect(await next(iterator)).toEqual([]);
+    expect(riding.takeOverflow()).toBe(true);
+    expect(own.takeOverflow()).toBe(false); // it had its channel all along
+    expect(await upstreamOf(scope.redis, id)).toEqual({ channels: 2, patterns: 0 });
+    await b!.whenListening!(topic('conversation:7'));
+    const before = received();
+    await a!.publish(topic('conversation:7'), { n: 2 });
+    expect(await collect(iterator, 1)).toEqual([2]);
+    expect(received() - before).toBe(1);
+    for (const sub of [own, riding]) sub.close();
+  });
+
   it('holds one upstream subscription per topic per instance, however many local subscribers', async () => {
     const { scope, buses: [a] } = await cluster(1);
     const subs = Array.from({ length: 100 }, () => a!.subscribe(topic('busy'), {}));
@@ -118,5 +217,35 @@ describe('Redis bus', () => {
       }, { timeout: 10_000, interval: 50 })
       .toBe(true);
     onB.close();
+  });
+
+  it('brings a riding topic back with its pattern after a blip: behind once, then each event once, no channel of its own', async () => {
+    const { scope, buses: [a, b], subscribers } = await cluster();
+    const { id, received } = subscribers[1]!;
+    const pattern = b!.subscribe(topic('conversation:*'), {});
+    const riding = b!.subscribe(topic('conversation:7'), {});
+    await b!.whenListening!(topic('conversation:7'));
+    const iterator = riding[Symbol.asyncIterator]();
+
+    await scope.redis.client('KILL', 'ID', String(id));
+    await next(iterator, 10_000);
+    expect(riding.takeOverflow()).toBe(true);
+    await b!.whenListening!(topic('conversation:7'));
+    await expect
+      .poll(async () => {
+        await a!.publish(topic('conversation:7'), { n: 3 });
+        const seen = await next(iterator, 300).catch(() => []);
+        return seen.some((event) => event.n === 3);
+      }, { timeout: 10_000, interval: 50 })
+      .toBe(true);
+    // Let the poll's last copies in before counting.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await next(iterator, 50).catch(() => []);
+    const before = received();
+    await a!.publish(topic('conversation:7'), { n: 4 });
+    expect(await collect(iterator, 1)).toEqual([4]);
+    expect(received() - before).toBe(1);
+    expect(await scope.redis.pubsub('NUMSUB', `${scope.prefix}conversation:7`)).toEqual([`${scope.prefix}conversation:7`, 0]);
+    for (const sub of [pattern, riding]) sub.close();
   });
 });

@@ -135,6 +135,21 @@ describe('memory bus', () => {
     expect(bus.listenerCount(topic('conversation:*'))).toBe(0);
   });
 
+  it('marks the subscribers of given keys (topics or patterns) behind, and no one else', async () => {
+    const bus = createMemoryBus();
+    const a = bus.subscribe(topic('conversation:1'), {});
+    const both = bus.subscribe([topic('conversation:1'), topic('conversation:*')], {});
+    const pattern = bus.subscribe(topic('conversation:*'), {});
+    const other = bus.subscribe(topic('conversation:2'), {});
+    bus.markBehind(['conversation:1', 'conversation:*', 'nobody']);
+    for (const sub of [a, both, pattern]) {
+      expect(await sub[Symbol.asyncIterator]().next()).toEqual({ done: false, value: [] });
+      expect(sub.takeOverflow()).toBe(true);
+    }
+    expect(other.takeOverflow()).toBe(false);
+    for (const sub of [a, both, pattern, other]) sub.close();
+  });
+
   it('brands what it publishes as shared: the event is frozen all the way down', async () => {
     const bus = createMemoryBus();
     const sub = bus.subscribe<{ nested: { n: number } }>({ key: 'shared' }, {})[Symbol.asyncIterator]();

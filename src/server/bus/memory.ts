@@ -22,11 +22,17 @@ export type MemoryBus = EventBus & {
    */
   markAllBehind(): void;
   /**
-   * Delivers to this instance's subscribers of the exact key only, or to those of a pattern
-   * matching it only: a networked bus receives an event once per upstream subscription (a
-   * channel and a pattern covering it are two), and hands each copy to its own subscribers.
+   * The same for the subscribers of these keys (topics or patterns) only: a networked bus whose
+   * upstream subscription for them changed and may have lost events in between.
    */
-  deliver<E>(topic: Topic<E>, event: E, to: 'exact' | 'pattern'): void;
+  markBehind(keys: Iterable<string>): void;
+  /**
+   * Delivers to this instance's subscribers of the exact key only, to those of a pattern
+   * matching it only, or to both: a networked bus receives an event once per upstream
+   * subscription (a channel and a pattern covering it are two) and hands each copy to the
+   * subscribers that subscription serves.
+   */
+  deliver<E>(topic: Topic<E>, event: E, to: 'exact' | 'pattern' | 'all'): void;
 };
 
 /** What `publish` returns: delivery to the queues is synchronous, so one settled promise serves every call. */
@@ -83,9 +89,17 @@ export function createMemoryBus({ maxQueue = 10_000, onTopicActive, onTopicIdle 
     },
 
     markAllBehind() {
-      const all = new Set<Subscriber<unknown>>();
-      for (const map of [registry.byKey, registry.byPrefix]) for (const set of map.values()) for (const subscriber of set) all.add(subscriber);
-      for (const subscriber of all) subscriber.markBehind();
+      markBehind([...registry.byKey.values(), ...registry.byPrefix.values()]);
+    },
+
+    markBehind(keys) {
+      const sets: Array<Set<Subscriber<unknown>>> = [];
+      for (const topicKey of keys) {
+        const { map, key } = registry.slotOf(topicKey);
+        const set = map.get(key);
+        if (set) sets.push(set);
+      }
+      markBehind(sets);
     },
 
     listenerCount(topic) {
@@ -99,6 +113,13 @@ export function createMemoryBus({ maxQueue = 10_000, onTopicActive, onTopicIdle 
       }
     },
   };
+}
+
+/** Marks each subscriber in these sets behind once, however many of them it is in. */
+function markBehind(sets: Iterable<Set<Subscriber<unknown>>>) {
+  const all = new Set<Subscriber<unknown>>();
+  for (const set of sets) for (const subscriber of set) all.add(subscriber);
+  for (const subscriber of all) subscriber.markBehind();
 }
 
 /** One bus's subscribers by key and by pattern prefix, and its flush queue. */
