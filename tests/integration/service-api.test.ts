@@ -34,10 +34,11 @@ describe('service API through createCaller with the service identity', () => {
     const history = await asAna.conversation.history({ conversationId: group.id });
     expect(history.messages.map((message) => message.content)).toEqual(['Welcome to the book club']);
 
-    await app.service.service.notify({ user: { externalId: 'h-1' }, type: 'like', content: { title: 'Bo liked your post' } });
-    // Newest first; the system message also left Ana (offline) a new-message notification
-    // (gathered for a moment before it is written: written now).
+    // The system message also left Ana (offline) a new-message notification (gathered for a
+    // moment before it is written: written now, before the like).
     await app.services.notifications.flushOffline();
+    await app.service.service.notify({ user: { externalId: 'h-1' }, type: 'like', content: { title: 'Bo liked your post' } });
+    // Newest first.
     const titles = (await asAna.notification.list({})).notifications.map((n) => n.content.title);
     expect(titles).toHaveLength(2);
     expect(titles[0]).toBe('Bo liked your post');
