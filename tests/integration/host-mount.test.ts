@@ -129,7 +129,9 @@ describe('chat mounted in a host tRPC app on the host http.Server', () => {
     await ana.client.chat.typing.start.mutate({ conversationId: conversation.id });
     await ana.client.chat.message.send.mutate({ conversationId: conversation.id, content: 'over the host socket', clientMessageId: uid() });
     await ana.client.like.mutate({ authorId: 'u-bo' });
-    await waitFor(() => events.some((e) => e.type === 'message') && titles.length > 0, 5_000, 'events');
+    // Waits for the like itself: the first test's message left bo (offline then) a notification
+    // that may arrive on this stream too.
+    await waitFor(() => events.some((e) => e.type === 'message') && titles.includes('Ana liked your post'), 5_000, 'events');
     expect(events.some((e) => e.type === 'typing' && e.typing)).toBe(true);
     expect(titles).toContain('Ana liked your post');
 

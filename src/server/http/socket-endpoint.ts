@@ -125,12 +125,14 @@ export function serveSocketEndpoint<TRouter extends AnyTRPCRouter>(deps: AppDeps
 async function closeSockets(wss: WebSocketServer) {
   const socketsClosed = Promise.all([...wss.clients].map((client) => new Promise((resolve) => client.once('close', resolve))));
   for (const client of wss.clients) client.close(1001, 'server shutting down');
-  await new Promise<void>((resolve) => wss.close(() => resolve()));
+  // ws calls back once its last client is gone, so the wait is the race below, not this callback.
+  const serverClosed = new Promise<void>((resolve) => wss.close(() => resolve()));
   // A client that does not answer the close frame is cut after a short while, not ws's 30 s.
   let timer: NodeJS.Timeout | undefined;
   await Promise.race([socketsClosed, new Promise((resolve) => (timer = setTimeout(resolve, SHUTDOWN_SOCKET_GRACE_MS)))]);
   clearTimeout(timer);
   for (const client of wss.clients) client.terminate();
+  await serverClosed;
 }
 
 function refuse(socket: Duplex, status: string) {
