@@ -30,7 +30,7 @@ const fanout: FanoutParams = quick
   : { users: 1000, groupSize: 10, rates: [250, 500, 1000, 2000, 5000], stepMs: 5000, warmupMs: 1000, window: 4, workers: 2, halfFlat: true };
 const idle: IdleParams = quick
   ? { counts: [500], workers: 2, concurrency: 100, settleMs: 0, idleCpuMs: 3000 }
-  : { counts: [1000, 5000, 10_000], workers: 2, concurrency: 100, settleMs: 10_000, idleCpuMs: 15_000, idleCpuWaitMs: 10_000, freshIdleMs: 40_000 };
+  : { counts: [1000, 5000, 10_000], workers: 2, concurrency: 100, settleMs: 10_000, idleCpuMs: 15_000, idleCpuWaitMs: 10_000, freshIdleMs: 60_000 };
 const storm: StormParams = quick
   ? { users: 200, groupSize: 10, rate: 500, beforeMs: 800, afterMs: 800, workers: 2 }
   : { users: 1000, groupSize: 10, rate: 1000, beforeMs: 3000, afterMs: 2000, workers: 2 };
@@ -38,7 +38,7 @@ const storm: StormParams = quick
 let stormSizes = quick ? [200] : [1000, 10_000];
 
 // Overrides for iteration: --rates=250,1000 --window=8 --step-ms=3000 --warmup-ms=1000 --users=1000 (fan-out)
-// --storm-users=1000,10000 --idle=1000,5000 --settle-ms=0 --idle-cpu-ms=15000 --idle-cpu-wait-ms=10000 --fresh-idle-ms=40000
+// --storm-users=1000,10000 --idle=1000,5000 --settle-ms=0 --idle-cpu-ms=15000 --idle-cpu-wait-ms=10000 --fresh-idle-ms=60000
 const numbers = (name: string) => option(name)?.map(Number);
 if (numbers('rates')) fanout.rates = numbers('rates')!.filter((n) => n > 0);
 if (numbers('window')) fanout.window = numbers('window')![0]!;

@@ -326,7 +326,7 @@ export type IdleParams = {
    * after its last burst has already done.
    */
   idleCpuWaitMs?: number;
-  /** Before anything is seeded: how long a fresh server may idle for its RSS at start (0 or absent: not measured; see `idleRss` in control.ts). */
+  /** Before anything is seeded: at most how long a fresh server idles for its RSS at start, at least 30 s (0 or absent: not measured; see `idleRss` in control.ts). */
   freshIdleMs?: number;
 };
 export type IdleStep = {
@@ -369,7 +369,7 @@ export type FreshRss = { rss: number; anonymous: number | null; heapTotal: numbe
 
 /** RSS, MB, of a server just started and left idle (nothing seeded, no connection). */
 async function freshRss(server: ServerProcess, maxMs: number): Promise<FreshRss> {
-  const idle = await server.call<{ rss: number; heapTotal: number; anonymous: number | null; waitedMs: number }>('idleRss', { maxMs, stableMs: 5_000 });
+  const idle = await server.call<{ rss: number; heapTotal: number; anonymous: number | null; waitedMs: number }>('idleRss', { minMs: Math.min(30_000, maxMs), maxMs, stableMs: 5_000 });
   const mb = (bytes: number) => round(bytes / 1024 / 1024);
   return { rss: mb(idle.rss), anonymous: idle.anonymous === null ? null : mb(idle.anonymous), heapTotal: mb(idle.heapTotal), waitedS: Math.round(idle.waitedMs / 1000) };
 }
