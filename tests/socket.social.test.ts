@@ -10,7 +10,7 @@ let server: TestServer;
 beforeAll(async () => {
   // Short keepalive and grace so a silent socket is detected within a second.
   server = await startServer({
-    timings: { keepAlivePingMs: 150, keepAlivePongWaitMs: 150, presenceGraceMs: 200, typingTtlMs: 6_000, typingRenewMinMs: 1_000, offlineNoticeGatherMs: 100 },
+    timings: { keepAlivePingMs: 150, keepAlivePongWaitMs: 150, presenceGraceMs: 200, typingTtlMs: 6_000, typingRenewMinMs: 1_000 },
   });
 });
 afterAll(async () => {

@@ -5,6 +5,7 @@ import { Group, Notification, User } from '../db/entities.js';
 import type { NotificationEntity } from '../db/entities.js';
 import { inCommitOrder } from '../db/commit-order.js';
 import { insertReturningIds } from '../db/writes.js';
+import { OFFLINE_NOTICE_GATHER_MS } from '../config.js';
 import type { ConnectionRegistry } from './connections.js';
 import type { Deps } from './deps.js';
 import { notFound } from './errors.js';
@@ -219,7 +220,7 @@ export function createNotificationService(
       })),
     );
   }
-  const offline = gather<Candidate>(config.timings.offlineNoticeGatherMs, (candidates) =>
+  const offline = gather<Candidate>(config.timings.offlineNoticeGatherMs ?? OFFLINE_NOTICE_GATHER_MS, (candidates) =>
     notifyCandidates(candidates).catch((error: unknown) => logger.error({ err: error }, 'offline notifications failed')),
   );
   return service;
