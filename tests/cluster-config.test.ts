@@ -5,7 +5,7 @@ import { clientAddress } from '../src/server/http/server.js';
 import { createServer } from '../src/server/server.js';
 import { REDIS_URL, startPrivateRedis } from './redis-helpers.js';
 import { runServerToExit } from './server-process.js';
-import { startServer, waitFor } from './socket-helpers.js';
+import { signUp, startServer, waitFor } from './socket-helpers.js';
 import { freshStoreConfig } from './store.js';
 
 it('REDIS_URL must be a redis:// or rediss:// URL, REDIS_PREFIX a short plain prefix; both optional', () => {
@@ -72,5 +72,27 @@ it('/readyz without Redis answers for the database alone (no redis field)', asyn
     expect(await (await fetch(`${server.base}/readyz`)).json()).toEqual({ status: 'ready', database: true });
   } finally {
     await server.app.close();
+  }
+});
+
+it('stops within seconds while Redis is away, with a publication still queued (the message itself is stored)', async () => {
+  const redis = await startPrivateRedis();
+  const server = await startServer({ redisUrl: redis.url, redisPrefix: 'down:', redisConnectTimeoutMs: 5_000 });
+  try {
+    const [ann, bob] = [await signUp(server.base, 'ann'), await signUp(server.base, 'bob')];
+    const ask = async (path: string, cookie: string, body: unknown) => {
+      const response = await fetch(`${server.base}/trpc/${path}`, { method: 'POST', headers: { 'content-type': 'application/json', cookie }, body: JSON.stringify(body) });
+      return ((await response.json()) as { result: { data: { id: number } } }).result.data;
+    };
+    const conversation = await ask('conversation.openDirect', ann.cookie, { userId: bob.id });
+    await redis.kill();
+    // Sends need only the database: acknowledged, its publication left waiting for Redis.
+    expect(await ask('message.send', ann.cookie, { conversationId: conversation.id, content: 'while Redis is down', clientMessageId: 'down-1' })).toMatchObject({ id: expect.any(Number) });
+    const started = Date.now();
+    await server.app.close();
+    // A supervisor's grace is typically 10-30 s; the publisher's retries alone would take ~35 s.
+    expect(Date.now() - started).toBeLessThan(8_000);
+  } finally {
+    await redis.kill();
   }
 });

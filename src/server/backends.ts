@@ -76,7 +76,8 @@ export async function openBackends(config: Config, clock: Clock, logger: Logger)
     readiness: { redis: () => everyAnswers(clients, REDIS_PING_TIMEOUT_MS) },
     async close() {
       await bus.close();
-      await Promise.all(clients.map((client) => client.quit().catch(() => client.disconnect())));
+      // QUIT waits behind whatever is queued: a connection that is not up is dropped instead.
+      await Promise.all(clients.map((client) => (client.status === 'ready' ? client.quit().catch(() => client.disconnect()) : client.disconnect())));
     },
   };
 }

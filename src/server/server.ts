@@ -92,11 +92,31 @@ export async function createServer(options: CreateServerOptions = {}): Promise<R
     },
     async close() {
       await http.close();
-      await services.messages.writer.idle();
+      // Every send is stored. Its publication may wait for Redis (queued while it reconnects):
+      // after a grace it is left behind, so a supervisor's grace is not spent on reconnect
+      // retries; clients replay what they missed from the database when they reconnect.
+      await services.messages.writer.committed();
+      if (!(await settlesWithin(services.messages.writer.idle(), SHUTDOWN_PUBLISH_GRACE_MS))) {
+        logger.warn('shutting down with publications still waiting for Redis: left behind (clients replay them)');
+      }
       await services.dispose();
       if (backends) await backends.close();
       else await bus.close();
       if (!options.orm) await orm.close();
     },
   };
+}
+
+/** How long shutdown waits for queued publications before dropping them (see `close`). */
+const SHUTDOWN_PUBLISH_GRACE_MS = 3_000;
+
+/** True if `promise` settled within `ms`. */
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([promise.then(() => true, () => true), late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -105,6 +105,11 @@ export function createMessageWriter({ orm, clock, logger }: Deps, { onCommitted,
   }
 
   return {
+    /** Resolves once every queued send is committed (stored or refused), published or not. */
+    async committed(): Promise<void> {
+      await drained;
+    },
+
     /** Resolves once every queued send is committed and published (used on shutdown). */
     async idle(): Promise<void> {
       await drained;
