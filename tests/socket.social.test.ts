@@ -86,6 +86,33 @@ describe('social realtime over real sockets', () => {
     await a.close();
   });
 
+  it('a member whose socket dropped less than the presence grace ago gets no "new message" notification; once the grace is over, one', async () => {
+    const [alice, bob] = [await signUp(server.base, 'ada'), await signUp(server.base, 'ben')];
+    const a = connect(server, alice.cookie);
+    const { id: conversationId } = await a.client.conversation.openDirect.mutate({ userId: bob.id });
+    const { connections, notifications } = server.app.deps.services;
+    const bobSocket = new WebSocket(server.wsUrl, { headers: { cookie: bob.cookie } });
+    await waitFor(() => connections.isConnected(bob.id), 5_000, 'bob connected');
+    bobSocket.terminate();
+    await waitFor(() => !connections.isConnected(bob.id), 5_000, 'bob gone');
+    const messageNotes = async () => {
+      await notifications.flushOffline();
+      const page = await notifications.list(bob.id, { limit: 50, unreadOnly: false });
+      return page.notifications.filter((n) => n.type === 'message').map((n) => n.content.body);
+    };
+
+    // Within the grace (200 ms here): a reload or a blip, his client replays what he missed.
+    await a.client.message.send.mutate({ conversationId, content: 'during the blip', clientMessageId: uid() });
+    await server.app.deps.services.messages.writer.idle();
+    expect(await messageNotes()).toEqual([]);
+    // Past it, he is offline: the next message leaves him a notification.
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    await a.client.message.send.mutate({ conversationId, content: 'after the grace', clientMessageId: uid() });
+    await server.app.deps.services.messages.writer.idle();
+    expect(await messageNotes()).toEqual(['after the grace']);
+    await a.close();
+  });
+
   it("a removed member's live group stream stops at once while the others keep receiving", async () => {
     const [owner, bob, carol] = [await signUp(server.base, 'olga'), await signUp(server.base, 'bert'), await signUp(server.base, 'cora')];
     const o = connect(server, owner.cookie);

@@ -43,7 +43,7 @@ export function createServices(deps: Deps, options: ServiceOptions = {}) {
   const conversations = createConversationService(deps, membership, blocks);
   const typing = createTypingService(deps, options.typingStore);
   const presence = createPresenceService(deps, connections, options.presenceStore);
-  const notifications = createNotificationService(deps, membership, connections, presence.onlineElsewhere);
+  const notifications = createNotificationService(deps, membership, presence.presentHere, presence.onlineElsewhere);
   const messages = createMessageService(deps, membership, blocks, {
     afterPublish(sent) {
       // A sent message ends its sender's typing state in that conversation.

@@ -6,7 +6,6 @@ import type { NotificationEntity } from '../db/entities.js';
 import { inCommitOrder } from '../db/commit-order.js';
 import { insertReturningIds } from '../db/writes.js';
 import { OFFLINE_NOTICE_GATHER_MS } from '../config.js';
-import type { ConnectionRegistry } from './connections.js';
 import type { Deps } from './deps.js';
 import { notFound } from './errors.js';
 import type { MembershipService } from './membership.js';
@@ -80,7 +79,8 @@ export type NewNotification = {
 export function createNotificationService(
   { orm, bus, clock, config, logger }: Deps,
   membership: MembershipService,
-  connections: ConnectionRegistry,
+  /** Whether the user counts as present through this instance: connected, or gone for less than the presence grace. */
+  presentHere: (userId: number) => boolean,
   /** Of these users, who holds a connection on another instance (shared presence); none by default. */
   onlineElsewhere: (userIds: number[]) => Promise<Set<number>> = async () => new Set(),
 ) {
@@ -179,10 +179,13 @@ export function createNotificationService(
      * of messages cost Redis about as much as the messages themselves).
      */
     notifyOffline(messages: MessageDTO[]) {
-      // The first message per (offline member, conversation); connected members get none.
+      // The first message per (offline member, conversation); members present get none, nor do
+      // those whose connection dropped less than the presence grace ago (a reload, a network
+      // blip: their client replays the messages when it is back, as with several instances,
+      // where the shared presence keeps them online for that grace too).
       for (const message of messages) {
         for (const userId of membership.cached(message.conversationId) ?? []) {
-          if (userId === message.senderId || connections.isConnected(userId)) continue;
+          if (userId === message.senderId || presentHere(userId)) continue;
           offline.add(`${userId}:${message.conversationId}`, { userId, message });
         }
       }

@@ -145,6 +145,9 @@ export function createPresenceService(
       return { watched, visible: watched.filter((id) => visible.has(id)) };
     },
 
+    /** Connected through this instance, or gone from it for less than the grace period. */
+    presentHere: (userId: number) => connections.isConnected(userId) || graceTimers.has(userId),
+
     /** Of these users, who is online through another instance (none without a shared store). */
     async onlineElsewhere(userIds: number[]): Promise<Set<number>> {
       if (!store.shared || userIds.length === 0) return new Set();
