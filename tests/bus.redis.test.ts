@@ -51,6 +51,32 @@ async function collect(iterator: AsyncIterator<Array<{ n: number }>>, count: num
   return seen;
 }
 
+/**
+ * Kills a subscriber connection on the server side, as a Redis restart would: the subscription
+ * must be told it is behind, then receive live events from `publisher` again.
+ */
+async function blipAndRecover(
+  redis: Redis,
+  subscriberId: number,
+  subscription: { takeOverflow(): boolean },
+  iterator: AsyncIterator<Array<{ n: number }>>,
+  listener: EventBus,
+  publisher: EventBus,
+  key: string,
+) {
+  await redis.client('KILL', 'ID', String(subscriberId));
+  await next(iterator, 10_000);
+  expect(subscription.takeOverflow()).toBe(true);
+  await listener.whenListening!(topic(key));
+  await expect
+    .poll(async () => {
+      await publisher.publish(topic(key), { n: 3 });
+      const seen = await next(iterator, 300).catch(() => []);
+      return seen.some((event) => event.n === 3);
+    }, { timeout: 10_000, interval: 50 })
+    .toBe(true);
+}
+
 describe('Redis bus', () => {
   it('carries events between instances in publish order, to every local subscriber, frozen', async () => {
     const { buses: [a, b] } = await cluster();
@@ -202,20 +228,9 @@ describe('Redis bus', () => {
     await a!.publish(topic('room'), { n: 1 });
     expect((await next(iterator)).map((event) => event.n)).toEqual([1]);
 
-    // Kill b's subscriber connection on the server side, as a Redis restart would: whatever was
-    // published while it was away is gone from pub/sub, so b must learn it is behind.
-    await scope.redis.client('KILL', 'ID', String(subscribers[1]!.id));
-    await next(iterator, 10_000);
-    expect(onB.takeOverflow()).toBe(true);
-    // Live delivery works again after the reconnection.
-    await b!.whenListening!(topic('room'));
-    await expect
-      .poll(async () => {
-        await a!.publish(topic('room'), { n: 3 });
-        const seen = await next(iterator, 300).catch(() => []);
-        return seen.some((event) => event.n === 3);
-      }, { timeout: 10_000, interval: 50 })
-      .toBe(true);
+    // Whatever was published while b's subscriber connection was away is gone from pub/sub, so
+    // b must learn it is behind; live delivery works again after the reconnection.
+    await blipAndRecover(scope.redis, subscribers[1]!.id, onB, iterator, b!, a!, 'room');
     onB.close();
   });
 
@@ -227,17 +242,7 @@ describe('Redis bus', () => {
     await b!.whenListening!(topic('conversation:7'));
     const iterator = riding[Symbol.asyncIterator]();
 
-    await scope.redis.client('KILL', 'ID', String(id));
-    await next(iterator, 10_000);
-    expect(riding.takeOverflow()).toBe(true);
-    await b!.whenListening!(topic('conversation:7'));
-    await expect
-      .poll(async () => {
-        await a!.publish(topic('conversation:7'), { n: 3 });
-        const seen = await next(iterator, 300).catch(() => []);
-        return seen.some((event) => event.n === 3);
-      }, { timeout: 10_000, interval: 50 })
-      .toBe(true);
+    await blipAndRecover(scope.redis, id, riding, iterator, b!, a!, 'conversation:7');
     // Let the poll's last copies in before counting.
     await new Promise((resolve) => setTimeout(resolve, 300));
     await next(iterator, 50).catch(() => []);

@@ -10,6 +10,7 @@ import { SchemaError } from './db/schema.js';
 import { createHttpServer } from './http/server.js';
 import { createRequestIdentity, type IdentityOptions, type IdentityResolver, type ResolveRequestIdentity } from './integration/identity.js';
 import { createLogger, logFormatFor, type Logger } from './logger.js';
+import { settlesWithin } from './settles-within.js';
 import { countDeliveries, createMetrics } from './metrics.js';
 import { createServices } from './services/index.js';
 import type { ServiceOptions } from './services/index.js';
@@ -109,14 +110,3 @@ export async function createServer(options: CreateServerOptions = {}): Promise<R
 
 /** How long shutdown waits for queued publications before dropping them (see `close`). */
 const SHUTDOWN_PUBLISH_GRACE_MS = 3_000;
-
-/** True if `promise` settled within `ms`. */
-async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
-  try {
-    return await Promise.race([promise.then(() => true, () => true), late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}

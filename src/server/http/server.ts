@@ -10,6 +10,7 @@ import { appRouter } from '../routers/index.js';
 import { refuseHttp } from '../integration/refusals.js';
 import { createRequestIdentity, type ResolveRequestIdentity } from '../integration/identity.js';
 import { requestErrorLogger } from '../error-reporting.js';
+import { settlesWithin } from '../settles-within.js';
 import { RequestBudget } from './budget.js';
 import { clientAddress } from './client-address.js';
 import { createOperationsHandler } from './operations.js';
@@ -129,9 +130,7 @@ function keepAliveDrain(server: Server) {
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const res of inProgress) endAfter(res);
       inProgress.clear();
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([stopped, new Promise((resolve) => (timer = setTimeout(resolve, SHUTDOWN_REQUEST_GRACE_MS)))]);
-      clearTimeout(timer);
+      await settlesWithin(stopped, SHUTDOWN_REQUEST_GRACE_MS);
       server.closeAllConnections();
       await stopped;
     },

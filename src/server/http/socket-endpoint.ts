@@ -17,6 +17,7 @@ import { isEphemeralValue } from './ephemeral.js';
 import { isOriginAllowed } from './origin.js';
 import { clientAddress } from './client-address.js';
 import { applyLeanWSHandler } from './ws-adapter.js';
+import { settlesWithin } from '../settles-within.js';
 
 /** How long a closing endpoint waits for its sockets to answer the close frame. */
 const SHUTDOWN_SOCKET_GRACE_MS = 2_000;
@@ -128,9 +129,7 @@ async function closeSockets(wss: WebSocketServer) {
   // ws calls back once its last client is gone, so the wait is the race below, not this callback.
   const serverClosed = new Promise<void>((resolve) => wss.close(() => resolve()));
   // A client that does not answer the close frame is cut after a short while, not ws's 30 s.
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([socketsClosed, new Promise((resolve) => (timer = setTimeout(resolve, SHUTDOWN_SOCKET_GRACE_MS)))]);
-  clearTimeout(timer);
+  await settlesWithin(socketsClosed, SHUTDOWN_SOCKET_GRACE_MS);
   for (const client of wss.clients) client.terminate();
   await serverClosed;
 }
