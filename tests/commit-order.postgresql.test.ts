@@ -58,10 +58,8 @@ it('inbox.events: a message committed late with the lower id is replayed after a
   // A batch of the slow writer, stopped between its INSERT and its COMMIT.
   const store = messageStoreFor(slow.orm);
   const late = holdOpen(slow, async (tx) => {
-    await lockCommitOrder(tx, Message);
-    const seq = (await store.lastSeqs(tx, [conversationId])).get(conversationId)! + 1;
-    const [id] = await store.insert(tx, [{ conversationId, seq, senderId: alice.id, content: 'late', clientMessageId: uid() }], new Date());
-    return id!;
+    const [appended] = await store.append(tx, [{ conversationId, senderId: alice.id, content: 'late', clientMessageId: uid() }], new Date());
+    return appended!.id;
   });
   await waitFor(() => late.id() > 0, 10_000, 'the late insert');
   const meanwhile = alice.caller.message.send({ conversationId, content: 'meanwhile', clientMessageId: uid() });
@@ -73,6 +71,7 @@ it('inbox.events: a message committed late with the lower id is replayed after a
   await late.done;
   const sent = await meanwhile;
   expect(sent.id).toBeGreaterThan(late.id());
+  expect(sent.seq).toBe(before.seq + 2);
 
   const controller = new AbortController();
   const stream = (await bob.withSignal(controller.signal).inbox.events({ lastEventId: String(before.id) }))[Symbol.asyncIterator]();
@@ -87,6 +86,42 @@ it('inbox.events: a message committed late with the lower id is replayed after a
   const { data } = trackedData<InboxEvent[]>(await nextValue(stream));
   expect(data.flatMap((event) => (event.type === 'message' ? [event.message.id] : []))).toEqual([next.id]);
   controller.abort();
+});
+
+it('a batch that waited for the lock numbers its messages after the batch it waited for, on its first statement', async () => {
+  const alice = await other.user('alice');
+  const bob = await other.user('bob');
+  const { id: conversationId } = await alice.caller.conversation.openDirect({ userId: bob.id });
+  const first = await alice.caller.message.send({ conversationId, content: 'first', clientMessageId: uid() });
+  const slowStore = messageStoreFor(slow.orm);
+  const late = holdOpen(slow, async (tx) => {
+    const appended = await slowStore.append(tx, [1, 2].map((n) => ({ conversationId, senderId: alice.id, content: `late ${n}`, clientMessageId: uid() })), new Date());
+    return appended[1]!.id;
+  });
+  await waitFor(() => late.id() > 0, 10_000, 'the late insert');
+  // Straight to the other process's store, without the writer's retry: a read of the last seq
+  // made before the lock was granted would collide with the late rows and fail here.
+  const otherStore = messageStoreFor(other.orm);
+  const waiting = otherStore.runBatch(
+    (tx) => otherStore.append(tx, ['a', 'b', 'c'].map((n) => ({ conversationId, senderId: bob.id, content: `waiting ${n}`, clientMessageId: uid() })), new Date()),
+    { lookUpRetries: false },
+  );
+  await waitFor(async () => (await waitingWriters(other)) > 0, 10_000, 'the second writer to wait');
+  late.release();
+  await late.done;
+  const appended = await waiting;
+  expect(appended.map((row) => row.seq)).toEqual([first.seq + 3, first.seq + 4, first.seq + 5]);
+  expect(appended[0]!.id).toBeGreaterThan(late.id());
+  expect(appended.map((row) => row.id)).toEqual(appended.map((row) => row.id).sort((a, b) => a - b));
+  const stored = await other.orm.em.fork().find(Message, { conversation: conversationId }, { orderBy: { seq: 'asc' } });
+  expect(stored.map((message) => [message.seq, message.content])).toEqual([
+    [first.seq, 'first'],
+    [first.seq + 1, 'late 1'],
+    [first.seq + 2, 'late 2'],
+    [first.seq + 3, 'waiting a'],
+    [first.seq + 4, 'waiting b'],
+    [first.seq + 5, 'waiting c'],
+  ]);
 });
 
 it('notification.stream: a notification committed late with the lower id is replayed after a resume, both once', async () => {

@@ -2,8 +2,7 @@ import { ConstraintViolationException } from '@mikro-orm/core';
 import type { MessageDTO } from '../../shared/dto.js';
 import type { Deps } from './deps.js';
 import { conflict } from './errors.js';
-import { messageStoreFor, type MessageStore, type NewMessageRow } from './message-store/index.js';
-import { SequenceCounter } from './sequence-counter.js';
+import { messageStoreFor, type MessageStore } from './message-store/index.js';
 
 export type SendRequest = {
   conversationId: number;
@@ -40,13 +39,11 @@ const keyOf = (item: { senderId: number; clientMessageId: string }) => `${item.s
 /**
  * Group commit. Concurrent sends queue up while a transaction is in flight and the next one
  * writes them all: one transaction and one multi-row INSERT per batch instead of one per message
- * (BENCHMARKS.md). Each caller still gets its own stored message. Sequences come from the
- * `SequenceCounter` inside the batch's transaction (a unique (conversation, seq) index backs
- * them), so every insert must go through a writer.
+ * (BENCHMARKS.md). Each caller still gets its own stored message. The store numbers each
+ * conversation's messages as it appends them (a unique (conversation, seq) index backs them).
  */
 export function createMessageWriter({ orm, clock, logger }: Deps, { onCommitted, maxBatch = 256 }: MessageWriterOptions) {
   const store = messageStoreFor(orm);
-  const counter = new SequenceCounter(store);
   let queue: Pending[] = [];
   let draining = false;
   let drained: Promise<void> = Promise.resolve();
@@ -74,9 +71,8 @@ export function createMessageWriter({ orm, clock, logger }: Deps, { onCommitted,
   async function commit(batch: Pending[], lookUpRetries: boolean): Promise<void> {
     let outcomes: Outcome[];
     try {
-      outcomes = await writeBatch(store, counter, clock, batch, lookUpRetries);
+      outcomes = await writeBatch(store, clock, batch, lookUpRetries);
     } catch (error) {
-      counter.forget(batch.map((item) => item.conversationId));
       if (!lookUpRetries) return commit(batch, true);
       // Only a constraint names a bad message; anything else (a lost connection, a database that
       // is down) would fail each one alike: answer the whole batch at once instead of N times slower.
@@ -134,7 +130,7 @@ export function createMessageWriter({ orm, clock, logger }: Deps, { onCommitted,
  * stored yet is inserted with the next sequence of its conversation; a retry (stored before, or
  * repeated in the batch) gets the stored message or a conflict.
  */
-async function writeBatch(store: MessageStore, counter: SequenceCounter, clock: Deps['clock'], batch: Pending[], lookUpRetries: boolean): Promise<Outcome[]> {
+async function writeBatch(store: MessageStore, clock: Deps['clock'], batch: Pending[], lookUpRetries: boolean): Promise<Outcome[]> {
   return store.runBatch(async (tx) => {
     const stored = new Map<string, MessageDTO>();
     if (lookUpRetries) for (const message of await store.findStored(tx, batch)) stored.set(keyOf(message), message);
@@ -147,22 +143,24 @@ async function writeBatch(store: MessageStore, counter: SequenceCounter, clock: 
       firstIndexOf.set(key, index);
       fresh.push(index);
     });
-    const seqs = await counter.next(tx, fresh.map((index) => batch[index]!.conversationId));
-    const rows: NewMessageRow[] = fresh.map((index, position) => {
+    const messages = fresh.map((index) => {
       const { conversationId, senderId, content, clientMessageId } = batch[index]!;
-      return { conversationId, seq: seqs[position]!, senderId, content, clientMessageId };
+      return { conversationId, senderId, content, clientMessageId };
     });
     const createdAt = new Date(clock.now());
-    const ids = await store.insert(tx, rows, createdAt);
+    const appended = await store.append(tx, messages, createdAt);
     const createdAtIso = createdAt.toISOString();
     const createdByIndex = new Map<number, MessageDTO>();
-    rows.forEach((row, position) => createdByIndex.set(fresh[position]!, { id: ids[position]!, ...row, createdAt: createdAtIso }));
+    messages.forEach((message, position) => {
+      const { id, seq } = appended[position]!;
+      createdByIndex.set(fresh[position]!, { id, conversationId: message.conversationId, seq, senderId: message.senderId, content: message.content, clientMessageId: message.clientMessageId, createdAt: createdAtIso });
+    });
     return batch.map((item, index): Outcome => {
       const own = createdByIndex.get(index);
       if (own) return { ok: true, result: { message: own, created: true } };
       return sameMessage(stored.get(keyOf(item)) ?? createdByIndex.get(firstIndexOf.get(keyOf(item))!)!, item);
     });
-  });
+  }, { lookUpRetries });
 }
 
 /** An idempotent retry returns the stored message; reusing its id for another message is a conflict. */

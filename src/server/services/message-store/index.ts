@@ -3,7 +3,7 @@ import { createPostgresqlMessageStore } from './postgresql.js';
 import { createSqliteMessageStore } from './sqlite.js';
 import type { MessageStore } from './types.js';
 
-export type { MessageStore, NewMessageRow, IdempotencyKey } from './types.js';
+export type { Appended, IdempotencyKey, MessageStore, NewMessage, NewMessageRow } from './types.js';
 
 /** The message store of the ORM's driver. */
 export function messageStoreFor(orm: Orm): MessageStore {

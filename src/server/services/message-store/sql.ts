@@ -8,13 +8,16 @@ import { Message } from '../../db/entities.js';
 import type { Orm } from '../../db/driver.js';
 import type { TransactionEm } from '../../db/transactions.js';
 import { toMessageDTO } from '../mappers.js';
-import type { IdempotencyKey, MessageStore, NewMessageRow } from './types.js';
+import type { Appended, IdempotencyKey, MessageStore, NewMessage, NewMessageRow } from './types.js';
 
 const COLUMNS_PER_ROW = 6;
 
 export type ReturnedRow = { id: number; conversation: number; seq: number };
 
-export type SharedMessageStatements = Omit<MessageStore, 'soleWriter' | 'runBatch'> & {
+export type SharedMessageStatements = Pick<MessageStore, 'findStored'> & {
+  /** Each conversation's highest stored `seq` (0 for none). */
+  lastSeqs(tx: TransactionEm, conversationIds: readonly number[]): Promise<Map<number, number>>;
+  /** The multi-row INSERT of `count` numbered rows, returning each row's id, conversation and seq. */
   insertSql(count: number): string;
   insertParams(rows: readonly NewMessageRow[], createdAt: Date): unknown[];
 };
@@ -71,21 +74,29 @@ export function sharedMessageStatements(orm: Orm): SharedMessageStatements {
       const wanted = new Set(keys.map((key) => `${key.senderId}\u0000${key.clientMessageId}`));
       return found.filter((message) => wanted.has(`${message.sender}\u0000${message.clientMessageId}`)).map(toMessageDTO);
     },
-
-    async insert(tx, rows: readonly NewMessageRow[], at: Date): Promise<number[]> {
-      if (rows.length === 0) return [];
-      const returned = await tx.execute<ReturnedRow[]>(insertSql(rows.length), insertParams(rows, at), 'all');
-      return idsInRowOrder(rows, returned);
-    },
   };
 }
 
-/** RETURNING order is not guaranteed: rows are matched by (conversation, seq), which is unique. */
-export function idsInRowOrder(rows: readonly NewMessageRow[], returned: readonly ReturnedRow[]): number[] {
-  const idBySlot = new Map(returned.map((stored) => [`${stored.conversation}:${stored.seq}`, Number(stored.id)]));
+/**
+ * What RETURNING gave back, in the order of `rows` (it promises no order). The rows of one
+ * conversation were numbered consecutively in order, so its k-th row has its k-th lowest seq;
+ * (conversation, seq) is unique.
+ */
+export function appendedInRowOrder(rows: readonly NewMessage[], returned: readonly ReturnedRow[]): Appended[] {
+  const byConversation = new Map<number, Appended[]>();
+  for (const stored of returned) {
+    const conversationId = Number(stored.conversation);
+    let list = byConversation.get(conversationId);
+    if (!list) byConversation.set(conversationId, (list = []));
+    list.push({ id: Number(stored.id), seq: Number(stored.seq) });
+  }
+  for (const list of byConversation.values()) list.sort((a, b) => a.seq - b.seq);
+  const taken = new Map<number, number>();
   return rows.map((message) => {
-    const stored = idBySlot.get(`${message.conversationId}:${message.seq}`);
-    if (stored === undefined) throw new Error(`insert returned no id for message ${message.conversationId}:${message.seq}`);
+    const index = taken.get(message.conversationId) ?? 0;
+    taken.set(message.conversationId, index + 1);
+    const stored = byConversation.get(message.conversationId)?.[index];
+    if (stored === undefined) throw new Error(`the insert returned no row for message ${index + 1} of conversation ${message.conversationId}`);
     return stored;
   });
 }

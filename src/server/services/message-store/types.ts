@@ -1,39 +1,42 @@
 import type { MessageDTO } from '../../../shared/dto.js';
 import type { TransactionEm } from '../../db/transactions.js';
 
-/** A message about to be stored: its sequence is already assigned. */
-export type NewMessageRow = {
+/** A message about to be stored; the store numbers it. */
+export type NewMessage = {
   conversationId: number;
-  seq: number;
   senderId: number;
   content: string;
   clientMessageId: string;
 };
 
+/** A message about to be stored with its sequence already assigned. */
+export type NewMessageRow = NewMessage & { seq: number };
+
+/** What the store assigned to one appended message. */
+export type Appended = { id: number; seq: number };
+
 export type IdempotencyKey = { senderId: number; clientMessageId: string };
 
 /**
- * What the group-commit writer needs from the database, inside the transaction of one batch.
- * One implementation per driver (`sqlite.ts`, `postgresql.ts`), chosen by `messageStoreFor`;
- * the writer is the same on both.
+ * What the group-commit writer needs from the database for one batch. One implementation per
+ * driver (`sqlite.ts`, `postgresql.ts`), chosen by `messageStoreFor`; the writer is the same on
+ * both.
  */
 export interface MessageStore {
   /**
-   * True when this process is the database's only writer (embedded SQLite): the sequence counter
-   * may then remember each conversation's last `seq` between batches instead of reading it.
+   * Runs the work of one batch. With `lookUpRetries` (a batch written again after a failure), the
+   * work looks up stored keys before appending, and on PostgreSQL it runs in a transaction that
+   * first takes the messages' commit-order lock, so what it finds cannot change before it
+   * appends. Without, `append` is the batch's only write and is atomic on its own.
    */
-  readonly soleWriter: boolean;
-  /**
-   * Runs the work of one batch so that it is stored entirely or not at all. With several writers:
-   * in a transaction that first serializes message commits until it ends, which makes the
-   * sequences read next stable and the ids the insert draws visible in id order (the inbox
-   * cursor relies on it).
-   */
-  runBatch<T>(work: (em: TransactionEm) => Promise<T>): Promise<T>;
-  /** Each conversation's highest stored `seq` (0 for none). */
-  lastSeqs(tx: TransactionEm, conversationIds: readonly number[]): Promise<Map<number, number>>;
+  runBatch<T>(work: (em: TransactionEm) => Promise<T>, options: { lookUpRetries: boolean }): Promise<T>;
   /** The stored messages with any of these keys (idempotent retries). */
   findStored(tx: TransactionEm, keys: readonly IdempotencyKey[]): Promise<MessageDTO[]>;
-  /** One multi-row INSERT; the generated ids, in row order. */
-  insert(tx: TransactionEm, rows: readonly NewMessageRow[], createdAt: Date): Promise<number[]>;
+  /**
+   * Stores `messages`, all or none, each numbered after the highest `seq` of its conversation
+   * (messages of one conversation get consecutive numbers, in order), with ids that become visible
+   * in increasing order across writers (`db/commit-order.ts`). Returns each one's id and seq, in
+   * order.
+   */
+  append(tx: TransactionEm, messages: readonly NewMessage[], createdAt: Date): Promise<Appended[]>;
 }
