@@ -148,4 +148,49 @@ describe('rate limits on Redis', () => {
     await expect(offline.consume('signIn', 'ip-2')).rejects.toMatchObject({ code: 'TOO_MANY_REQUESTS' });
     away.disconnect();
   });
+
+  it('lease large limits: one Redis count per lease, never more than the limit across instances, the last points cut to what is left', async () => {
+    const { createRateLimits } = await import('../src/server/services/rate-limits.js');
+    const { createMetrics } = await import('../src/server/metrics.js');
+    const { redisRateLimiterBuilder, leaseSizeOf } = await import('../src/server/services/rate-limits-redis.js');
+    const scope = await redisScope();
+    const limits = { send: { points: 91, duration: 60 } };
+    expect(leaseSizeOf(91)).toBe(3);
+    expect(leaseSizeOf(20)).toBe(0); // sign-in sized limits count every point in Redis
+    const metrics = createMetrics();
+    const a = createRateLimits(metrics, limits, redisRateLimiterBuilder(scope.redis));
+    const b = createRateLimits(metrics, limits, redisRateLimiterBuilder(await scope.open()));
+    const counted = async () => Number(await scope.redis.get('rl:send:u1'));
+
+    await a.consume('send', 'u1');
+    expect(await counted()).toBe(3);
+    await a.consume('send', 'u1');
+    await a.consume('send', 'u1');
+    expect(await counted()).toBe(3); // served from a's lease, without Redis
+    await a.consume('send', 'u1');
+    expect(await counted()).toBe(6);
+
+    // Both instances in turn until each is refused: exactly the limit is granted, no more.
+    let granted = 4;
+    const refused = { a: false, b: false };
+    while (!refused.a || !refused.b) {
+      for (const [name, limits] of [['a', a], ['b', b]] as const) {
+        if (refused[name]) continue;
+        try {
+          await limits.consume('send', 'u1');
+          granted++;
+        } catch (error) {
+          expect(error).toMatchObject({ code: 'TOO_MANY_REQUESTS' });
+          refused[name] = true;
+        }
+      }
+      expect(granted).toBeLessThanOrEqual(91);
+    }
+    // 91 is not a multiple of the lease: the last lease was cut to the one point left. With both
+    // instances in step no leased point was left unused.
+    expect(granted).toBe(91);
+    // A refusal counts its own point, as with the plain limiter, not a whole lease.
+    expect(await counted()).toBeLessThanOrEqual(91 + 2);
+    await expect(a.consume('send', 'u1')).rejects.toMatchObject({ code: 'TOO_MANY_REQUESTS', retryAfterMs: expect.any(Number) });
+  });
 });
