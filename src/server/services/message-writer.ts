@@ -126,9 +126,9 @@ export function createMessageWriter({ orm, clock, logger }: Deps, { onCommitted,
 }
 
 /**
- * One batch in the store's unit of work: the first of each (sender, clientMessageId) key not
- * stored yet is inserted with the next sequence of its conversation; a retry (stored before, or
- * repeated in the batch) gets the stored message or a conflict.
+ * One batch: the first of each (sender, clientMessageId) key not stored yet is appended (the store
+ * numbers it); a retry (stored before, or repeated in the batch) gets the stored message or a
+ * conflict.
  */
 async function writeBatch(store: MessageStore, clock: Deps['clock'], batch: Pending[], lookUpRetries: boolean): Promise<Outcome[]> {
   return store.runBatch(async (tx) => {
@@ -151,9 +151,9 @@ async function writeBatch(store: MessageStore, clock: Deps['clock'], batch: Pend
     const appended = await store.append(tx, messages, createdAt);
     const createdAtIso = createdAt.toISOString();
     const createdByIndex = new Map<number, MessageDTO>();
-    messages.forEach((message, position) => {
+    messages.forEach(({ conversationId, senderId, content, clientMessageId }, position) => {
       const { id, seq } = appended[position]!;
-      createdByIndex.set(fresh[position]!, { id, conversationId: message.conversationId, seq, senderId: message.senderId, content: message.content, clientMessageId: message.clientMessageId, createdAt: createdAtIso });
+      createdByIndex.set(fresh[position]!, { id, conversationId, seq, senderId, content, clientMessageId, createdAt: createdAtIso });
     });
     return batch.map((item, index): Outcome => {
       const own = createdByIndex.get(index);
