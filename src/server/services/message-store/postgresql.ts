@@ -5,9 +5,15 @@ import { inTransaction } from '../../db/transactions.js';
 import { appendedInRowOrder, sharedMessageStatements, type ReturnedRow } from './sql.js';
 import type { MessageStore } from './types.js';
 
-/** The batch in one statement: `append_messages` (migration `…_append_messages`). */
+/** The batch in one statement: `append_messages` (migration `…_append_messages`), for node-postgres. */
 const APPEND_SQL =
-  'SELECT "new_id" AS "id", "new_conversation_id" AS "conversation", "new_seq" AS "seq" FROM "append_messages"(?::int[], ?::int[], ?::text[], ?::varchar[], ?)';
+  'SELECT "new_id" AS "id", "new_conversation_id" AS "conversation", "new_seq" AS "seq" FROM "append_messages"($1::int[], $2::int[], $3::text[], $4::varchar[], $5)';
+/** The same with knex's placeholders, inside a knex transaction. */
+const APPEND_SQL_KNEX = APPEND_SQL.replace(/\$\d/g, '?');
+
+/** What this store uses of node-postgres' client and of knex's pool of them. */
+type PgClient = { query(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: ReturnedRow[] }> };
+type PgPool = { acquireConnection(): Promise<PgClient>; releaseConnection(connection: PgClient): Promise<unknown> };
 
 /**
  * PostgreSQL with any number of server processes. A batch is one call of the `append_messages`
@@ -23,16 +29,31 @@ const APPEND_SQL =
  * A batch written again after a failure runs in a transaction that takes the lock before it looks
  * up stored keys; the function's lock is then already held.
  *
- * The call goes to knex directly with bound parameters: the ORM's `execute` formats every value
- * into the SQL text (arrays included), which PostgreSQL then parses again for every batch.
+ * The call goes to node-postgres on a connection of knex's pool, as a named prepared statement
+ * (parsed once per connection) with bound parameters: the ORM's `execute` formats every value into
+ * the SQL text (arrays included), which PostgreSQL then parses again for every batch, and knex's
+ * own query path costs about as much again as the client's (BENCHMARKS.md, "Ninth round"). A
+ * connection that fails is dropped by the pool, as for any query.
  */
 export function createPostgresqlMessageStore(orm: Orm): MessageStore {
   const statements = sharedMessageStatements(orm);
   const driver = orm.em.getDriver();
   const knex = orm.em.getConnection('write').getKnex();
   const platform = orm.em.getPlatform();
-  // Used only for `append` outside a transaction, which goes through knex: nothing enters its identity map.
+  const pool = knex.client as unknown as PgPool;
+  // Handed to a batch's work outside a transaction: `append` does not query through it, so
+  // nothing enters its identity map.
   const batchEm = orm.em.fork();
+
+  /** One batch in the statement's own transaction, on a pooled connection. */
+  async function appendAlone(values: unknown[]): Promise<ReturnedRow[]> {
+    const connection = await pool.acquireConnection();
+    try {
+      return (await connection.query({ name: 'append_messages', text: APPEND_SQL, values })).rows;
+    } finally {
+      await pool.releaseConnection(connection);
+    }
+  }
 
   return {
     runBatch: (work, { lookUpRetries }) =>
@@ -45,18 +66,17 @@ export function createPostgresqlMessageStore(orm: Orm): MessageStore {
     findStored: statements.findStored,
     async append(tx, messages, createdAt) {
       if (messages.length === 0) return [];
-      const query = knex.raw(APPEND_SQL, [
+      const values = [
         messages.map((message) => message.conversationId),
         messages.map((message) => message.senderId),
         messages.map((message) => message.content),
         messages.map((message) => message.clientMessageId),
         platform.processDateProperty(createdAt),
-      ]);
-      const transaction = tx.getTransactionContext<Knex.Transaction>();
-      if (transaction) void query.transacting(transaction);
+      ];
       let returned: ReturnedRow[];
       try {
-        returned = ((await query) as { rows: ReturnedRow[] }).rows;
+        const transaction = tx.getTransactionContext<Knex.Transaction>();
+        returned = transaction ? (await knex.raw(APPEND_SQL_KNEX, values).transacting(transaction)).rows : await appendAlone(values);
       } catch (error) {
         // The ORM's exception classes (ConstraintViolationException…), as its own queries throw.
         throw error instanceof Error ? driver.convertException(error) : error;
