@@ -96,8 +96,9 @@ export function serveSocketEndpoint<TRouter extends AnyTRPCRouter>(deps: AppDeps
     onError: requestErrorLogger(logger),
     // Never throws for a refused identity: an anonymous socket gets UNAUTHORIZED per procedure
     // instead of a reconnect loop.
-    createContext: ({ req }) =>
-      options.createContext({ req, identity: resolved.get(req)?.identity ?? anonymous, ip: clientAddress(req, config.trustProxy) }),
+    // The address was read once, when the socket connected (the listener above runs first).
+    createContext: ({ req, ws }) =>
+      options.createContext({ req, identity: resolved.get(req)?.identity ?? anonymous, ip: socketIps.get(ws) ?? clientAddress(req, config.trustProxy) }),
   });
 
   metrics.sources.openSockets = () => wss.clients.size;
