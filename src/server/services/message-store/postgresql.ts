@@ -12,7 +12,7 @@ const APPEND_SQL =
 const APPEND_SQL_KNEX = APPEND_SQL.replace(/\$\d/g, '?');
 
 /** What this store uses of node-postgres' client and of knex's pool of them. */
-type PgClient = { query(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: ReturnedRow[] }> };
+type PgClient = { query(text: string, values: unknown[]): Promise<{ rows: ReturnedRow[] }> };
 type PgPool = { acquireConnection(): Promise<PgClient>; releaseConnection(connection: PgClient): Promise<unknown> };
 
 /**
@@ -29,11 +29,12 @@ type PgPool = { acquireConnection(): Promise<PgClient>; releaseConnection(connec
  * A batch written again after a failure runs in a transaction that takes the lock before it looks
  * up stored keys; the function's lock is then already held.
  *
- * The call goes to node-postgres on a connection of knex's pool, as a named prepared statement
- * (parsed once per connection) with bound parameters: the ORM's `execute` formats every value into
- * the SQL text (arrays included), which PostgreSQL then parses again for every batch, and knex's
- * own query path costs about as much again as the client's (BENCHMARKS.md, "Ninth round"). A
- * connection that fails is dropped by the pool, as for any query.
+ * The call goes to node-postgres on a connection of knex's pool, with bound parameters: the ORM's
+ * `execute` formats every value into the SQL text (arrays included), and knex's own query path
+ * costs about as much again as the client's (BENCHMARKS.md, "Ninth round"). An unnamed statement,
+ * not a named prepared one: those break behind PgBouncer in transaction pooling, which hands each
+ * transaction whichever server connection is free. A connection that fails is dropped by the
+ * pool, as for any query.
  */
 export function createPostgresqlMessageStore(orm: Orm): MessageStore {
   const statements = sharedMessageStatements(orm);
@@ -49,7 +50,7 @@ export function createPostgresqlMessageStore(orm: Orm): MessageStore {
   async function appendAlone(values: unknown[]): Promise<ReturnedRow[]> {
     const connection = await pool.acquireConnection();
     try {
-      return (await connection.query({ name: 'append_messages', text: APPEND_SQL, values })).rows;
+      return (await connection.query(APPEND_SQL, values)).rows;
     } finally {
       await pool.releaseConnection(connection);
     }
