@@ -1,5 +1,6 @@
 import { afterEach, expect, it } from 'vitest';
 import { createMemoryBus } from '../src/server/bus/memory.js';
+import { RECENT_POSITIONS } from '../src/server/streams/replay.js';
 import type { EventBus, Topic } from '../src/server/bus/types.js';
 import { createTestApp, nextValue, trackedData, uid, type TestApp } from './helpers.js';
 
@@ -61,6 +62,29 @@ it('inbox.events delivers a message published after a newer one, once, and a res
   expect(replayed).toContain(late.id);
   expect(new Set(replayed).size).toBe(replayed.length);
   await resumed.return?.();
+});
+
+it('inbox.events delivers a late message once even when more newer ones than it remembers went before it (a burst from several instances)', async () => {
+  const content = (event: unknown) => (event as { message?: { content?: string } }).message?.content;
+  app = await createTestApp({ bus: reorderingBus((event) => content(event) === 'late', (event) => content(event) === 'release') });
+  const [alice, bob] = [await app.user('alice'), await app.user('bob')];
+  const { id: conversationId } = await alice.caller.conversation.openDirect({ userId: bob.id });
+  const inbox = (await bob.caller.inbox.events({}))[Symbol.asyncIterator]();
+  const late = await alice.caller.message.send({ conversationId, content: 'late', clientMessageId: uid() });
+  const newer: number[] = [];
+  for (let i = 0; i < RECENT_POSITIONS + 10; i++) newer.push((await alice.caller.message.send({ conversationId, content: `newer ${i}`, clientMessageId: uid() })).id);
+  const release = await alice.caller.message.send({ conversationId, content: 'release', clientMessageId: uid() });
+  const expected = [...newer, release.id, late.id];
+  const received: number[] = [];
+  while (!received.includes(late.id) || received.length < expected.length) {
+    received.push(...trackedData<InboxMessage[]>(await nextValue(inbox)).data.map((event) => event.message.id));
+  }
+  // Every message once, the late one included (from the database, or live: whichever came first).
+  expect([...received].sort((a, b) => a - b)).toEqual([...expected].sort((a, b) => a - b));
+  // And nothing more: the late publication, when it arrives, is not delivered a second time.
+  await alice.caller.message.send({ conversationId, content: 'after', clientMessageId: uid() });
+  expect(trackedData<InboxMessage[]>(await nextValue(inbox)).data.map((event) => event.message.content)).toEqual(['after']);
+  await inbox.return?.();
 });
 
 it('inbox.events: when the bus drops events after a newer one was delivered, the resynchronisation also reads the older one never delivered', async () => {

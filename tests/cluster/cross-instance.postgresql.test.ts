@@ -7,6 +7,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { AppRouter } from '../../src/shared/index.js';
 import type { PresenceDTO } from '../../src/shared/social.js';
 import { signUp, waitFor } from '../socket-helpers.js';
+import { postgresQuery } from '../store.js';
 import { clusterClient, watchConversation, watchInbox, type ClusterClient } from './client.js';
 import { startCluster, type Cluster } from './harness.js';
 
@@ -97,10 +98,15 @@ it('messages, typing, receipts, presence, notifications and group removal cross 
   // Alice and carol leave (their only connections close). Bob, on B, sees alice offline after the
   // grace period, but not carol: removed on A, she shares nothing with him any more, and his
   // watch on B stopped covering her.
+  const lastSeenOf = async (userId: number) =>
+    (await postgresQuery<{ last_seen_at: Date | null }>(cluster.databaseUrl, 'SELECT last_seen_at FROM users WHERE id = $1', [userId]))[0]?.last_seen_at?.getTime() ?? null;
+  const carolSeenBefore = await lastSeenOf(carol.id);
   a.close();
   c.close();
   await waitFor(() => presenceOnB.some((p) => p.userId === alice.id && p.status === 'offline'), 15_000, 'alice offline');
-  // Carol's grace ended with alice's; her offline change, were it covered, would be here by now.
+  // Carol did go offline (C stores her last-seen time as it publishes the change), so the change
+  // was there to be delivered; a second later it still has not reached bob, as alice's did.
+  await waitFor(async () => (await lastSeenOf(carol.id)) !== carolSeenBefore, 15_000, 'carol offline, stored by C');
   await new Promise((resolve) => setTimeout(resolve, 1_000));
   expect(presenceOnB.filter((p) => p.userId === carol.id).map((p) => p.status)).toEqual(['online']);
 });

@@ -138,6 +138,8 @@ export async function startCluster(count = 3, env: Record<string, string> = {}) 
     instances,
     balancer,
     redisPrefix,
+    /** The instances' database (for assertions on what they stored). */
+    databaseUrl: database.url,
     /** Which instance an `X-Upstream` address names. */
     indexOf: (upstream: string) => ports.findIndex((port) => upstream.endsWith(`:${port}`)),
     /** kill -9. */

@@ -50,8 +50,12 @@ export type BelowCursor = { after: number } | { withinMs: number };
 
 /** How far back a resumed stream looks below its cursor for events that were published late. */
 export const LATE_WINDOW_MS = 10_000;
-/** Positions a stream remembers having delivered live above what it read from the database. */
-const RECENT_POSITIONS = 32;
+/**
+ * Positions a stream remembers having delivered live above what it read from the database. Past
+ * it, the stream settles them through the database (one read) instead of guessing which older
+ * ones can no longer arrive late.
+ */
+export const RECENT_POSITIONS = 256;
 
 /**
  * A stream tracked by one increasing position (a message or notification id): it replays after
@@ -93,6 +97,8 @@ export abstract class CursorStream<E, Item> implements StreamLogic<E, TrackedEnv
   onBatch(batch: E[], overflowed: boolean, out: StreamOutput<TrackedEnvelope<Item[]>>): void | Promise<void> {
     if (overflowed) return this.replay(out).then(() => this.deliver(batch, out));
     this.deliver(batch, out);
+    // Too many positions to remember: settle them by reading what lies below the cursor.
+    if (this.recent !== null && this.recent.length > RECENT_POSITIONS) return this.replay(out);
   }
 
   /** The event's position, or null for an event that has none (always delivered). */
@@ -106,8 +112,15 @@ export abstract class CursorStream<E, Item> implements StreamLogic<E, TrackedEnv
   private async replay(out: StreamOutput<TrackedEnvelope<Item[]>>) {
     // Live deliveries moved the cursor past positions this stream never saw: some may have been
     // committed and published late, and lost with the events the bus dropped. Read them first.
-    const recent = this.recent;
-    if (recent !== null) this.emitLate(out, (await this.readBelowCursor({ after: this.settled })).filter(([position]) => !recent.includes(position)));
+    if (this.recent !== null) {
+      const recent = new Set(this.recent);
+      for (let after = this.settled; ; ) {
+        const page = await this.readBelowCursor({ after });
+        if (page.length === 0) break;
+        this.emitLate(out, page.filter(([position]) => !recent.has(position)));
+        after = page.at(-1)![0];
+      }
+    }
     await this.replayInto(out);
     // Ids become visible in order: what the reads did not see at or below the cursor does not exist.
     this.settled = this.cursor;
@@ -132,10 +145,13 @@ export abstract class CursorStream<E, Item> implements StreamLogic<E, TrackedEnv
     if (items.length > 0) out.emit(tracked(String(this.cursor), items));
   }
 
+  /**
+   * Only the database can tell which positions below the cursor are still to come: ids are global,
+   * so a missing one may belong to someone else's conversation. Dropping the oldest remembered
+   * position and taking everything below it as delivered lost late events whenever more than the
+   * bound arrived between a newer event and an older one (a burst from several instances).
+   */
   private remember(position: number) {
-    const recent = (this.recent ??= []);
-    recent.push(position);
-    // Bounded: an event later than this many newer ones is taken as delivered.
-    if (recent.length > RECENT_POSITIONS) this.settled = Math.max(this.settled, recent.shift()!);
+    (this.recent ??= []).push(position);
   }
 }
