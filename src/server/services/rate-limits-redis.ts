@@ -82,7 +82,7 @@ export class LeasedRateLimiterRedis extends RateLimiterRedis {
     }
   }
 
-  /** Points of a lease handed back here are not given back to Redis: they run out with its window. */
+  /** Deletes the key's count in Redis and this instance's lease with it (other instances' leases run out with their window). */
   override async delete(key: string | number): Promise<boolean> {
     this.leases.delete(String(key));
     return super.delete(key);

@@ -1,7 +1,9 @@
 /**
- * The statements both drivers share, built once from the entity metadata and quoted by the
- * driver's platform (backticks on SQLite, double quotes on PostgreSQL): a renamed column or table
- * changes them with it. `?` placeholders work on both (knex numbers them for PostgreSQL).
+ * The message statements built once from the entity metadata and quoted by the driver's platform
+ * (backticks on SQLite, double quotes on PostgreSQL): a renamed column or table changes them with
+ * it. `?` placeholders work on both (knex numbers them for PostgreSQL). Both stores look up
+ * retries with `findStored` and match RETURNING rows with `appendedInRowOrder`; `lastSeqs` and the
+ * multi-row INSERT are the SQLite store's (PostgreSQL appends through `append_messages`).
  */
 import type { MessageDTO } from '../../../shared/dto.js';
 import { Message } from '../../db/entities.js';
