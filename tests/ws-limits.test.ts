@@ -90,6 +90,27 @@ describe('requests, not frames', () => {
     }
     expect(client.answers.slice(2).map((answer) => answer.id)).toEqual([0, 1, 2, 3, 4]);
   });
+
+  it('runs a line of waiting requests over several turns of the event loop: a timer set by the first one fires before the line ends', async () => {
+    const t = initTRPC.create();
+    let ran = 0;
+    let ranWhenTimerFired: number | null = null;
+    // Synchronous work, as a SQLite read is: without a yield each request hands its slot to the
+    // next one in promise jobs, and the whole line runs before any timer or other socket.
+    const router = t.router({
+      work: t.procedure.input(z.number()).query(({ input }) => {
+        if (ran++ === 0) setTimeout(() => (ranWhenTimerFired = ran), 0);
+        return input;
+      }),
+    });
+    const served = await serveLean(cleanups, { router, createContext: () => ({}), requestLimits: { maxInFlight: 4, maxWaiting: 200 } });
+    const client = await openClient(cleanups, served.url);
+    client.send(Array.from({ length: 100 }, (_, i) => ({ id: i, method: 'query', params: { path: 'work', input: i } })));
+    await waitFor(() => client.answers.length === 100, 'every answer');
+    expect(client.answers.map((answer) => answer.result?.data)).toEqual(Array.from({ length: 100 }, (_, i) => i));
+    expect(ranWhenTimerFired).not.toBeNull();
+    expect(ranWhenTimerFired!).toBeLessThan(100);
+  });
 });
 
 describe('bytes owed to a socket', () => {

@@ -67,7 +67,12 @@ export class RequestSlots {
 
   release() {
     const next = this.waiting?.shift();
-    if (next) next(true);
+    // Handed over in a later turn of the event loop: resolved here, a socket's whole line would run
+    // as one chain of promise jobs (SQLite answers synchronously), holding timers, other sockets and
+    // HTTP for as long as the line takes. Three sockets of the heaviest legal frames held it for
+    // seconds, long enough for HTTP keep-alive sockets to time out under their clients' requests
+    // (tests/ws-memory.test.ts failed one run in four with ECONNRESET).
+    if (next) setImmediate(next, true);
     else this.running--;
   }
 
