@@ -6,13 +6,14 @@
  * Why not `applyWSSHandler`: profiled under fan-out (BENCHMARKS.md), its per-event path (an
  * object spread per response, `Unpromise.race` per iteration, the generic encoder) and one
  * `writev` per frame took more CPU than everything else the server does. Procedures,
- * middlewares, context and errors are tRPC's own (`callTRPCProcedure`, `getErrorShape`), so any
- * router works and `createCaller` sees the same procedures. Where the answers differ from
+ * middlewares, context and errors are tRPC's own (its middleware rules, called without its option
+ * copies in ws/invoke.ts; `getErrorShape`), so any router works and `createCaller` sees the same
+ * procedures. Where the answers differ from
  * `applyWSSHandler`'s is listed in `ws/differences.ts` and checked by tests/ws-differential.test.ts.
  *
  * The parts, in the order a frame meets them (all in ./ws/):
  * - inbound.ts: a frame → the request budget → requests (or PING, or the connectionParams frame)
- * - requests.ts: one request → `callTRPCProcedure` → an answer, or an open subscription
+ * - requests.ts: one request → its procedure (invoke.ts) → an answer, or an open subscription
  * - subscription.ts: `ActiveSubscription`, one open stream: its abort signal, push or pull delivery
  * - responder.ts: results and errors → answer text (frames.ts: JSON cache for shared values, frame bytes)
  * - writer.ts: `SocketWriter`, one per socket: corking, and the bound on bytes owed to the client

@@ -1,8 +1,9 @@
-import { callTRPCProcedure, TRPCError, type AnyTRPCRouter } from '@trpc/server';
+import { TRPCError, type AnyTRPCRouter } from '@trpc/server';
 import { isObservable, observableToAsyncIterable } from '@trpc/server/observable';
 import { parseTRPCMessage } from '@trpc/server/rpc';
 import type { Connection, RequestLimits } from './connection.js';
 import type { JsonRpc, RequestId } from './frames.js';
+import { invokeProcedure } from './invoke.js';
 import { UNKNOWN_CALL, type Call, type ProcedureType } from './responder.js';
 import { ActiveSubscription } from './subscription.js';
 
@@ -92,7 +93,7 @@ async function runProcedure<TContext>(
   if (subscription?.ended) return; // stopped while waiting for the context or a slot
   const { type, path, input } = call;
   const signal = subscription ? subscription.signal : connection.requestSignal();
-  const result = await callTRPCProcedure({ router: core.router, path, getRawInput: async () => input, ctx: connection.ctx, type, signal, batchIndex });
+  const result = await invokeProcedure({ router: core.router, path, getRawInput: async () => input, ctx: connection.ctx, type, signal, batchIndex });
   const iterable = isObservable(result) ? observableToAsyncIterable(result, signal) : isAsyncIterable(result) ? result : null;
   if (!subscription) {
     if (iterable) {
