@@ -64,6 +64,35 @@ it('inbox.events delivers a message published after a newer one, once, and a res
   await resumed.return?.();
 });
 
+it('inbox.events counts a late message in the unread count, once, and a read after it counts from there', async () => {
+  const content = (event: unknown) => (event as { message?: { content?: string } }).message?.content;
+  app = await createTestApp({ bus: reorderingBus((event) => content(event) === 'late', (event) => content(event) === 'next') });
+  const [alice, bob] = [await app.user('alice'), await app.user('bob')];
+  const { id: conversationId } = await alice.caller.conversation.openDirect({ userId: bob.id });
+  const inbox = (await bob.caller.inbox.events({}))[Symbol.asyncIterator]();
+  type Counted = { type: string; message?: { id: number }; unreadCount: number };
+  const events: Counted[] = [];
+  const until = async (count: number) => {
+    while (events.length < count) events.push(...trackedData<Counted[]>(await nextValue(inbox)).data);
+  };
+  await alice.caller.message.send({ conversationId, content: 'late', clientMessageId: uid() });
+  const next = await alice.caller.message.send({ conversationId, content: 'next', clientMessageId: uid() });
+  await until(2);
+  // Newer first (the forced order); the late one still adds one: bob has read neither.
+  expect(events.map((event) => event.unreadCount)).toEqual([1, 2]);
+  // Bob's own message counts nothing, in order or not.
+  await bob.caller.message.send({ conversationId, content: 'mine', clientMessageId: uid() });
+  await until(3);
+  expect(events[2]!.unreadCount).toBe(2);
+  await bob.caller.message.read({ messageId: next.id });
+  await until(4);
+  expect(events[3]).toMatchObject({ type: 'read', unreadCount: 0 });
+  await alice.caller.message.send({ conversationId, content: 'after', clientMessageId: uid() });
+  await until(5);
+  expect(events[4]!.unreadCount).toBe(1);
+  await inbox.return?.();
+});
+
 it('inbox.events delivers a late message once even when more newer ones than it remembers went before it (a burst from several instances)', async () => {
   const content = (event: unknown) => (event as { message?: { content?: string } }).message?.content;
   app = await createTestApp({ bus: reorderingBus((event) => content(event) === 'late', (event) => content(event) === 'release') });

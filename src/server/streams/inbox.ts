@@ -30,17 +30,24 @@ type Options = {
 export async function openInboxStream({ bus, orm, clock }: AppDeps, { userId, lastEventId, signal }: Options) {
   // Listen first, then count and replay: the id checks below drop anything seen twice.
   const { live, value: counts } = await listenThenRead(bus, topics.inbox(userId), signal, () => unreadCounts(preparedReadsOf(orm), userId));
-  const unread = new Map<number, UnreadState>(counts.rows.map((row) => [row.conversationId, { count: row.unreadCount, asOf: counts.asOfMessageId, counted: [] }]));
+  const unread = new Map<number, UnreadState>(counts.rows.map((row) => [row.conversationId, freshState(row.unreadCount, counts.asOfMessageId)]));
   const cursor = lastEventId != null ? Number(lastEventId) : counts.asOfMessageId;
   const lateWindowMs = bus.mayReorder ? LATE_WINDOW_MS : 0;
   return new LiveStream(live, new InboxStreamLogic(orm, clock, userId, unread, cursor, lastEventId != null, lateWindowMs));
 }
 
 /**
- * Per conversation: unread count, the newest message id it already includes, and the ids
- * counted since (an absolute count computed before they committed must add them back).
+ * Per conversation: the unread count; `basis`, the message id up to which an absolute count
+ * (the stream's start, a read, a conversation event) included every message; and the others'
+ * messages counted since, by id (an absolute count computed before they committed must add them
+ * back, and a message counted once is not counted again), with the newest of them. A message
+ * above the basis is counted on arrival, whatever order it arrives in: on a bus that may reorder
+ * (several instances), a message can arrive after a newer one (issue 14; was missed before).
  */
-type UnreadState = { count: number; asOf: number; counted: number[] };
+type UnreadState = { count: number; basis: number; counted: number[]; newest: number };
+
+/** How many counted ids a conversation's state remembers beyond its basis. */
+const COUNTED_MAX = 1000;
 
 type Out = TrackedEnvelope<InboxEvent[]>;
 
@@ -86,19 +93,21 @@ class InboxStreamLogic extends CursorStream<InboxBusEvent, InboxEvent> {
   }
 }
 
+const freshState = (count: number, basis: number): UnreadState => ({ count, basis, counted: [], newest: basis });
+
 function toInboxEvent({ unread, userId }: { unread: Map<number, UnreadState>; userId: number }, event: InboxBusEvent): InboxEvent {
   switch (event.type) {
     case 'message': {
       const { message } = event;
       let state = unread.get(message.conversationId);
-      if (!state) unread.set(message.conversationId, (state = { count: 0, asOf: 0, counted: [] }));
-      if (message.id > state.asOf) {
-        state.asOf = message.id;
-        if (message.senderId !== userId) {
-          state.count += 1;
-          state.counted.push(message.id);
-          if (state.counted.length > 1000) state.counted.shift();
-        }
+      if (!state) unread.set(message.conversationId, (state = freshState(0, 0)));
+      // In order, a message is newer than every one counted; a late one is looked up.
+      const fresh = message.id > state.newest || (message.id > state.basis && !state.counted.includes(message.id));
+      if (fresh && message.senderId !== userId) {
+        state.count += 1;
+        state.counted.push(message.id);
+        state.newest = Math.max(state.newest, message.id);
+        if (state.counted.length > COUNTED_MAX) state.basis = Math.max(state.basis, state.counted.shift()!);
       }
       return { type: 'message', message, unreadCount: state.count };
     }
@@ -107,16 +116,16 @@ function toInboxEvent({ unread, userId }: { unread: Map<number, UnreadState>; us
       const { conversationId, lastReadSeq, unreadCount, asOfMessageId } = event;
       const previous = unread.get(conversationId);
       const counted = (previous?.counted ?? []).filter((id) => id > asOfMessageId);
-      const state = { count: unreadCount + counted.length, asOf: Math.max(previous?.asOf ?? 0, asOfMessageId), counted };
+      const basis = Math.max(previous?.basis ?? 0, asOfMessageId);
+      const state = { count: unreadCount + counted.length, basis, counted, newest: Math.max(previous?.newest ?? 0, basis) };
       unread.set(conversationId, state);
       return { type: 'read', conversationId, lastReadSeq, unreadCount: state.count };
     }
     case 'conversation':
-      unread.set(event.conversation.id, { count: event.conversation.unreadCount, asOf: event.conversation.lastMessage?.id ?? 0, counted: [] });
+      unread.set(event.conversation.id, freshState(event.conversation.unreadCount, event.conversation.lastMessage?.id ?? 0));
       return event;
     case 'removed':
       unread.delete(event.conversationId);
       return event;
   }
 }
-
