@@ -8,6 +8,7 @@ import { initTRPC, TRPCError } from '@trpc/server';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { WS_CLOSE } from '../src/server/http/ws-adapter.js';
+import { RequestSlots } from '../src/server/http/ws/connection.js';
 import { openClient, serveLean, waitFor, type Cleanups } from './ws-helpers.js';
 
 const cleanups: Cleanups = [];
@@ -89,6 +90,17 @@ describe('requests, not frames', () => {
       expect(state.started).toBeLessThanOrEqual(opened + 3);
     }
     expect(client.answers.slice(2).map((answer) => answer.id)).toEqual([0, 1, 2, 3, 4]);
+  });
+
+  it('a slot freed just before its socket closes is not handed to the next request in line', async () => {
+    const slots = new RequestSlots({ maxInFlight: 1, maxWaiting: 2 });
+    expect(slots.acquire()).toBe(true);
+    const second = slots.acquire();
+    const third = slots.acquire();
+    slots.release(); // handed over in a later turn…
+    slots.clear(); // …by which time the socket closed
+    expect(await second).toBe(false);
+    expect(await third).toBe(false);
   });
 
   it('runs a line of waiting requests over several turns of the event loop: a timer set by the first one fires before the line ends', async () => {

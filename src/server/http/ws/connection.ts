@@ -72,7 +72,8 @@ export class RequestSlots {
     // HTTP for as long as the line takes. Three sockets of the heaviest legal frames held it for
     // seconds, long enough for HTTP keep-alive sockets to time out under their clients' requests
     // (tests/ws-memory.test.ts failed one run in four with ECONNRESET).
-    if (next) setImmediate(next, true);
+    // A socket that closed meanwhile (`clear()`) runs nothing more.
+    if (next) setImmediate(() => next(this.waiting !== null));
     else this.running--;
   }
 
