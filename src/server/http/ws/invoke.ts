@@ -24,7 +24,8 @@ type Procedure = ((opts: unknown) => Promise<unknown>) & { _def: ProcedureDef; p
  * middleware level there builds the options twice with Babel's `_objectSpread2` (key by key, with
  * `defineProperty`), which was 7-9 % of the server's samples while 5,000 clients connected and
  * subscribed, and 13-18 % flat out (BENCHMARKS.md, "Tenth round"). Here each level gets one object
- * literal of the same keys, and `next()` follows tRPC's rules: `next({ ctx })` merges over the
+ * literal of the keys tRPC's middleware options declare (tRPC's copies also carry its own
+ * `router` option along, undeclared), and `next()` follows tRPC's rules: `next({ ctx })` merges over the
  * current context, `next({ input })` replaces the input, `next({ getRawInput })` replaces the raw
  * input; a throw anywhere becomes a `{ ok: false }` result with the TRPCError tRPC would make.
  * A procedure this does not know how to call (an `experimental_caller`) goes to tRPC's own path.
