@@ -34,12 +34,22 @@ afterEach(async () => {
   await app.close();
 });
 
-it('inbox.events delivers a message published after a newer one, once, and a resume re-sends it within the late window', async () => {
-  const content = (event: unknown) => (event as { message?: { content?: string } }).message?.content;
-  app = await createTestApp({ bus: reorderingBus((event) => content(event) === 'late', (event) => content(event) === 'next') });
+const contentOf = (event: unknown) => (event as { message?: { content?: string } }).message?.content;
+
+/**
+ * Alice and Bob in a direct chat and Bob's inbox open, on a bus that holds back the message whose
+ * content is `held` until the one whose content is `releasedBy` went out (for good if null).
+ */
+async function bobsInbox(held: string, releasedBy: string | null, inner = createMemoryBus()) {
+  app = await createTestApp({ bus: reorderingBus((event) => contentOf(event) === held, (event) => releasedBy !== null && contentOf(event) === releasedBy, inner) });
   const [alice, bob] = [await app.user('alice'), await app.user('bob')];
   const { id: conversationId } = await alice.caller.conversation.openDirect({ userId: bob.id });
   const inbox = (await bob.caller.inbox.events({}))[Symbol.asyncIterator]();
+  return { alice, bob, conversationId, inbox };
+}
+
+it('inbox.events delivers a message published after a newer one, once, and a resume re-sends it within the late window', async () => {
+  const { alice, bob, conversationId, inbox } = await bobsInbox('late', 'next');
 
   const late = await alice.caller.message.send({ conversationId, content: 'late', clientMessageId: uid() });
   const next = await alice.caller.message.send({ conversationId, content: 'next', clientMessageId: uid() });
@@ -65,11 +75,7 @@ it('inbox.events delivers a message published after a newer one, once, and a res
 });
 
 it('inbox.events counts a late message in the unread count, once, and a read after it counts from there', async () => {
-  const content = (event: unknown) => (event as { message?: { content?: string } }).message?.content;
-  app = await createTestApp({ bus: reorderingBus((event) => content(event) === 'late', (event) => content(event) === 'next') });
-  const [alice, bob] = [await app.user('alice'), await app.user('bob')];
-  const { id: conversationId } = await alice.caller.conversation.openDirect({ userId: bob.id });
-  const inbox = (await bob.caller.inbox.events({}))[Symbol.asyncIterator]();
+  const { alice, bob, conversationId, inbox } = await bobsInbox('late', 'next');
   type Counted = { type: string; message?: { id: number }; unreadCount: number };
   const events: Counted[] = [];
   const until = async (count: number) => {
@@ -94,11 +100,7 @@ it('inbox.events counts a late message in the unread count, once, and a read aft
 });
 
 it('inbox.events delivers a late message once even when more newer ones than it remembers went before it (a burst from several instances)', async () => {
-  const content = (event: unknown) => (event as { message?: { content?: string } }).message?.content;
-  app = await createTestApp({ bus: reorderingBus((event) => content(event) === 'late', (event) => content(event) === 'release') });
-  const [alice, bob] = [await app.user('alice'), await app.user('bob')];
-  const { id: conversationId } = await alice.caller.conversation.openDirect({ userId: bob.id });
-  const inbox = (await bob.caller.inbox.events({}))[Symbol.asyncIterator]();
+  const { alice, conversationId, inbox } = await bobsInbox('late', 'release');
   const late = await alice.caller.message.send({ conversationId, content: 'late', clientMessageId: uid() });
   const newer: number[] = [];
   for (let i = 0; i < RECENT_POSITIONS + 10; i++) newer.push((await alice.caller.message.send({ conversationId, content: `newer ${i}`, clientMessageId: uid() })).id);
@@ -117,13 +119,9 @@ it('inbox.events delivers a late message once even when more newer ones than it 
 });
 
 it('inbox.events: when the bus drops events after a newer one was delivered, the resynchronisation also reads the older one never delivered', async () => {
-  const content = (event: unknown) => (event as { message?: { content?: string } }).message?.content;
   const inner = createMemoryBus();
   // 'lost' is held back for good: its publication was dropped, as by a Redis reconnect.
-  app = await createTestApp({ bus: reorderingBus((event) => content(event) === 'lost', () => false, inner) });
-  const [alice, bob] = [await app.user('alice'), await app.user('bob')];
-  const { id: conversationId } = await alice.caller.conversation.openDirect({ userId: bob.id });
-  const inbox = (await bob.caller.inbox.events({}))[Symbol.asyncIterator]();
+  const { alice, conversationId, inbox } = await bobsInbox('lost', null, inner);
   const lost = await alice.caller.message.send({ conversationId, content: 'lost', clientMessageId: uid() });
   const next = await alice.caller.message.send({ conversationId, content: 'next', clientMessageId: uid() });
   expect(trackedData<InboxMessage[]>(await nextValue(inbox)).data.map((event) => event.message.id)).toEqual([next.id]);
