@@ -1,7 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
 /** Tests that check SQLite itself (its file, WAL, checkpoints, schema catalogue, `npm start` on a file, the benchmark). */
-const SQLITE_ONLY = ['tests/checkpointer.test.ts', 'tests/schema.test.ts', 'tests/start.test.ts', 'tests/bench.smoke.test.ts'];
+const SQLITE_ONLY = ['tests/checkpointer.test.ts', 'tests/schema.test.ts', 'tests/start.test.ts', 'tests/bench.smoke.test.ts', 'tests/sqlite-read-snapshots.test.ts'];
 
 // `npm test` runs the whole suite twice: on the embedded SQLite store, and on PostgreSQL (each
 // test file on a database of its own, created and dropped by tests/setup/postgresql.ts).

@@ -20,8 +20,8 @@ export type PreparedReads = {
   all<Row>(sql: string, params: readonly unknown[]): Promise<Row[]>;
 };
 
-type SqliteStatement = { all(...params: unknown[]): unknown[] };
-type SqliteDatabase = { prepare(sql: string): SqliteStatement; readonly open: boolean };
+type SqliteStatement = { all(...params: unknown[]): unknown[]; run(): unknown; readonly readonly: boolean };
+type SqliteDatabase = { prepare(sql: string): SqliteStatement; readonly open: boolean; readonly inTransaction: boolean };
 /** knex's client: its tarn pool holds SQLite's one connection. */
 type SqliteClient = {
   acquireConnection(): Promise<SqliteDatabase>;
@@ -48,12 +48,54 @@ function sqliteReads(orm: Orm): PreparedReads {
   /** The pool's connection, as last borrowed. */
   let known: SqliteDatabase | null = null;
 
+  /**
+   * Reads run in one turn of the event loop share one read transaction, ended when the turn's
+   * I/O is done (`setImmediate`), before any write and before the pool lends the connection to
+   * anyone else. In WAL mode every statement outside a transaction takes and drops a WAL read
+   * lock, two `fcntl` calls: ~7.5 of the ~9 µs of a primary-key read here (BENCHMARKS.md,
+   * "Eleventh round"); a thousand clients subscribing at once make eight reads each. What a read
+   * sees is unchanged: this connection is the only writer, and it ends the snapshot before every
+   * write, its own or the ORM's.
+   */
+  let snapshot: { database: SqliteDatabase; commit: SqliteStatement } | null = null;
+  const transactionStatements = new WeakMap<SqliteDatabase, { begin: SqliteStatement; commit: SqliteStatement }>();
+
+  function endSnapshot() {
+    const open = snapshot;
+    if (!open) return;
+    snapshot = null;
+    if (open.database.open && open.database.inTransaction) open.commit.run();
+  }
+
+  function beginSnapshot(database: SqliteDatabase) {
+    let control = transactionStatements.get(database);
+    if (!control) transactionStatements.set(database, (control = { begin: database.prepare('BEGIN'), commit: database.prepare('COMMIT') }));
+    control.begin.run();
+    snapshot = { database, commit: control.commit };
+    setImmediate(endSnapshot);
+  }
+
   function run<Row>(database: SqliteDatabase, sql: string, params: readonly unknown[]): Row[] {
     let cache = statements.get(database);
     if (!cache) statements.set(database, (cache = new Map()));
     let statement = cache.get(sql);
     if (!statement) cache.set(sql, (statement = database.prepare(sql)));
+    if (!statement.readonly) endSnapshot();
+    else if (snapshot?.database !== database && !database.inTransaction) beginSnapshot(database);
     return statement.all(...params.map(sqliteParam)) as Row[];
+  }
+
+  /** The ORM's queries and transactions borrow the connection through the pool: end the snapshot first. */
+  let guarded: SqliteClient | null = null;
+  function guard(client: SqliteClient) {
+    if (guarded === client) return;
+    guarded = client;
+    const acquire = client.acquireConnection.bind(client);
+    client.acquireConnection = async () => {
+      const database = await acquire();
+      endSnapshot();
+      return database;
+    };
   }
 
   async function borrowed<Row>(client: SqliteClient, sql: string, params: readonly unknown[]): Promise<Row[]> {
@@ -69,6 +111,7 @@ function sqliteReads(orm: Orm): PreparedReads {
   return {
     all<Row>(sql: string, params: readonly unknown[]): Promise<Row[]> {
       const client = orm.em.getConnection().getKnex().client as SqliteClient;
+      guard(client);
       // Nobody holds the connection (no transaction, no query between its awaits): a statement run
       // synchronously, now, cannot interleave with anything, so it needs no turn of the pool
       // (tarn's acquire costs a timer and several promises). Otherwise wait for it like any query.
