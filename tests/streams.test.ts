@@ -1,6 +1,8 @@
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { topics } from '../src/server/bus/topics.js';
 import type { Topic } from '../src/server/bus/types.js';
+import { storeKindOf } from '../src/server/db/driver.js';
+import { INBOX_PAGE_AFTER } from '../src/server/streams/inbox.js';
 import { createTestApp, nextValue, trackedData, uid, type TestApp } from './helpers.js';
 
 let app: TestApp;
@@ -93,5 +95,40 @@ it('every stream ends at once when its iterator returns, without any signal: no 
     await iterator.return!();
     expect(await waiting).toEqual({ done: true, value: undefined });
     expect(app.bus.listenerCount(topic)).toBe(0);
+  }
+});
+
+it('an inbox resumed from any cursor replays exactly the later messages of the conversations the user is still in, in order', async () => {
+  const [alice, bob, carol] = [await app.user('alice'), await app.user('bob'), await app.user('carol')];
+  const direct = await app.services.conversations.openDirect(alice.id, bob.id);
+  const group = await app.services.groups.createWithMembers(alice.id, 'Team', [bob.id, carol.id]);
+  const left = await app.services.groups.createWithMembers(carol.id, 'Left', [bob.id]);
+  const elsewhere = await app.services.conversations.openDirect(alice.id, carol.id);
+  // Interleaved, so that ids and each conversation's sequences advance at different paces.
+  const plan = [direct.id, group.id, group.id, elsewhere.id, left.id, direct.id, group.id, left.id, elsewhere.id, group.id, direct.id];
+  const sent: Array<{ id: number; conversationId: number }> = [];
+  for (const [index, conversationId] of plan.entries()) {
+    const sender = conversationId === left.id ? carol : conversationId === elsewhere.id ? carol : alice;
+    sent.push(await sender.caller.message.send({ conversationId, content: `m${index}`, clientMessageId: uid() }));
+  }
+  await bob.caller.group.leave({ groupId: left.groupId! });
+  const bobs = new Set([direct.id, group.id]);
+  const ids = sent.map((message) => message.id);
+  for (const cursor of [0, ...ids.slice(0, -1), ids[0]! - 1]) {
+    const expected = sent.filter((message) => message.id > cursor && bobs.has(message.conversationId)).map((message) => message.id);
+    if (expected.length === 0) continue;
+    const ac = new AbortController();
+    const iterator = (await bob.withSignal(ac.signal).inbox.events({ lastEventId: String(cursor) }))[Symbol.asyncIterator]();
+    const { id, data } = trackedData<Array<{ type: string; message: { id: number } }>>(await nextValue(iterator));
+    expect(data.map((event) => event.message.id), `from ${cursor}`).toEqual(expected);
+    expect(id).toBe(String(expected.at(-1)));
+    ac.abort();
+    await iterator.return?.();
+  }
+  if (storeKindOf(app.orm) === 'sqlite') {
+    // The scalable part: each conversation's new messages are found by (conversation, seq) from the
+    // cursor, not by reading its history. SQLite's plan names the range.
+    const plan = await app.orm.em.getConnection().execute<Array<{ detail: string }>>(`EXPLAIN QUERY PLAN ${INBOX_PAGE_AFTER}`, [5, 5, bob.id]);
+    expect(plan.map((row) => row.detail).join(' | ')).toMatch(/SEARCH m USING INDEX \S+ \(conversation_id=\? AND seq>\?\)/);
   }
 });

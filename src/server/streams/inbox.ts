@@ -12,8 +12,16 @@ import { CursorStream, LATE_WINDOW_MS, listenThenRead, pagesAfter, type BelowCur
 const REPLAY_PAGE = 500;
 // Current memberships only: a conversation the user left replays nothing. A prepared read: every
 // resumed inbox (the web app always resumes it, from its list's newest message) starts with it.
-const PAGE_AFTER = `SELECT ${MESSAGE_ROW_COLUMNS} FROM messages m
-  WHERE m.id > ? AND m.conversation_id IN (SELECT mb.conversation_id FROM memberships mb WHERE mb.user_id = ?)
+// Within a conversation ids and sequences grow together (one writer on SQLite, the commit-order
+// lock on PostgreSQL), so its messages after the cursor are those numbered after its last one at
+// or below the cursor, which the (conversation, seq) index finds from the newest end: a resume
+// reads what is new, not each conversation's whole history (`m.id > ?` alone did: BENCHMARKS.md,
+// "Eleventh round"). From 0 (everything) that lookup is skipped. Params: cursor, cursor, user.
+export const INBOX_PAGE_AFTER = `SELECT ${MESSAGE_ROW_COLUMNS} FROM memberships mb
+  JOIN messages m ON m.conversation_id = mb.conversation_id
+   AND m.seq > CASE WHEN ? = 0 THEN 0 ELSE coalesce((SELECT p.seq FROM messages p
+     WHERE p.conversation_id = mb.conversation_id AND p.id <= ? ORDER BY p.seq DESC LIMIT 1), 0) END
+  WHERE mb.user_id = ?
   ORDER BY m.id LIMIT ${REPLAY_PAGE}`;
 
 type Options = {
@@ -85,7 +93,7 @@ class InboxStreamLogic extends CursorStream<InboxBusEvent, InboxEvent> {
   protected async replayInto(out: StreamOutput<Out>) {
     const { userId } = this;
     const reads = preparedReadsOf(this.orm);
-    const pages = pagesAfter(this.cursor, REPLAY_PAGE, (after) => reads.all<MessageRow>(PAGE_AFTER, [after, userId]), (row) => Number(row.id));
+    const pages = pagesAfter(this.cursor, REPLAY_PAGE, (after) => reads.all<MessageRow>(INBOX_PAGE_AFTER, [after, after, userId]), (row) => Number(row.id));
     for await (const page of pages) {
       this.cursor = page.cursor;
       out.emit(tracked(String(this.cursor), page.rows.map((row) => toInboxEvent(this, { type: 'message', message: messageRowToDTO(row) }))));
