@@ -81,6 +81,14 @@ describe.each(presenceAdapters)('PresenceStore contract: %s', (_name, make) => {
     expect([...(await store.onlineAmong([1, 2, 3]))]).toEqual([2]);
     expect(await store.onlineAmong([])).toEqual(new Set());
   });
+
+  it('answers a lookup of thousands of users (more than one Redis call takes), in any order, with repeats', async () => {
+    const store = await make();
+    const online = [3, 999, 1_000, 1_001, 2_000, 2_500, 2_999];
+    for (const userId of online) await store.setOnline(userId);
+    const asked = Array.from({ length: 3_000 }, (_, index) => 3_000 - index).concat([1_000, 4]);
+    expect([...(await store.onlineAmong(asked))].sort((a, b) => a - b)).toEqual(online);
+  });
 });
 
 describe('PresenceStore on Redis across instances', () => {

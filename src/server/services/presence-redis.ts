@@ -59,10 +59,27 @@ end
 return gone
 `;
 
+// Of the users whose keys are given, the positions (1-based) of those with a live claim: one
+// command and one reply for a whole lookup. A pipeline of one ZCOUNT per user cost ioredis a
+// command object and a promise per user, and offline notifications look up every remote member
+// of each busy conversation every 100 ms (BENCHMARKS.md, "Eleventh round").
+const ONLINE_AMONG = `
+local live = '(' .. ARGV[1]
+local online = {}
+for index, key in ipairs(KEYS) do
+  if redis.call('ZCOUNT', key, live, '+inf') > 0 then online[#online + 1] = index end
+end
+return online
+`;
+
+/** Users per ONLINE_AMONG call: a watch of thousands of contacts does not hold Redis in one script. */
+const ONLINE_AMONG_CHUNK = 1_000;
+
 type PresenceCommands = {
   presenceOnline(...args: Array<string | number>): Promise<number>;
   presenceOffline(...args: Array<string | number>): Promise<number>;
   presenceSweep(...args: Array<string | number>): Promise<string[]>;
+  presenceOnlineAmong(...args: Array<string | number>): Promise<number[]>;
 };
 
 const EXPIRIES = 'presence:expiries';
@@ -74,6 +91,8 @@ export function createRedisPresenceStore(redis: Redis, clock: Clock, options: Re
     redis.defineCommand('presenceOnline', { numberOfKeys: 2, lua: SET_ONLINE });
     redis.defineCommand('presenceOffline', { numberOfKeys: 2, lua: SET_OFFLINE });
     redis.defineCommand('presenceSweep', { numberOfKeys: 1, lua: SWEEP });
+    // No fixed number of keys: each call passes its own count first.
+    redis.defineCommand('presenceOnlineAmong', { lua: ONLINE_AMONG });
   }
   const instanceId = options.instanceId ?? randomUUID();
   const { refreshMs, holdMs, sweepMs } = { ...REDIS_PRESENCE_DEFAULTS, ...options };
@@ -120,10 +139,14 @@ export function createRedisPresenceStore(redis: Redis, clock: Clock, options: Re
       // A presence snapshot is what streams resend after a Redis blip: wait for the connection.
       await whenReady(redis);
       const now = clock.now();
-      const pipeline = redis.pipeline();
-      for (const userId of userIds) pipeline.zcount(userKey(userId), `(${now}`, '+inf');
-      const counts = (await pipeline.exec()) ?? [];
-      return new Set(userIds.filter((_, index) => Number(counts[index]?.[1] ?? 0) > 0));
+      const chunks: number[][] = [];
+      for (let start = 0; start < userIds.length; start += ONLINE_AMONG_CHUNK) chunks.push(userIds.slice(start, start + ONLINE_AMONG_CHUNK));
+      const answers = await Promise.all(chunks.map((chunk) => client.presenceOnlineAmong(chunk.length, ...chunk.map(userKey), now)));
+      const online = new Set<number>();
+      answers.forEach((positions, chunk) => {
+        for (const position of positions) online.add(chunks[chunk]![Number(position) - 1]!);
+      });
+      return online;
     },
     onExpired(listener) {
       expiredListeners.push(listener);
