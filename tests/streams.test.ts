@@ -3,6 +3,7 @@ import { topics } from '../src/server/bus/topics.js';
 import type { Topic } from '../src/server/bus/types.js';
 import { storeKindOf } from '../src/server/db/driver.js';
 import { INBOX_PAGE_AFTER } from '../src/server/streams/inbox.js';
+import { NOTIFICATIONS_LATEST_ID, NOTIFICATIONS_PAGE_AFTER } from '../src/server/streams/notifications.js';
 import { createTestApp, nextValue, trackedData, uid, type TestApp } from './helpers.js';
 
 let app: TestApp;
@@ -131,4 +132,20 @@ it('an inbox resumed from any cursor replays exactly the later messages of the c
     const plan = await app.orm.em.getConnection().execute<Array<{ detail: string }>>(`EXPLAIN QUERY PLAN ${INBOX_PAGE_AFTER}`, [5, 5, bob.id]);
     expect(plan.map((row) => row.detail).join(' | ')).toMatch(/SEARCH m USING INDEX \S+ \(conversation_id=\? AND seq>\?\)/);
   }
+});
+
+it('a notification stream starts from the (user, id) index: its latest id and its replay read no other notification of the user', async () => {
+  if (storeKindOf(app.orm) === 'postgresql') {
+    // PostgreSQL picks plans by statistics (a table this small is scanned): the index is there.
+    const indexes = await app.orm.em.getConnection().execute<Array<{ indexdef: string }>>(
+      `SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() AND tablename = 'notifications' AND indexname = 'notifications_user_id_id_index'`,
+    );
+    expect(indexes.map((row) => row.indexdef)).toEqual([expect.stringMatching(/\(user_id, id\)$/)]);
+    return;
+  }
+  const plan = async (sql: string, params: unknown[]) =>
+    (await app.orm.em.getConnection().execute<Array<{ detail: string }>>(`EXPLAIN QUERY PLAN ${sql}`, params)).map((row) => row.detail).join(' | ');
+  expect(await plan(NOTIFICATIONS_LATEST_ID, [1])).toMatch(/USING COVERING INDEX notifications_user_id_id_index \(user_id=\?\)/);
+  expect(await plan(NOTIFICATIONS_PAGE_AFTER, [1, 5])).toMatch(/USING INDEX notifications_user_id_id_index \(user_id=\? AND id>\?\)/);
+  expect(await plan(NOTIFICATIONS_PAGE_AFTER, [1, 5])).not.toMatch(/TEMP B-TREE/);
 });

@@ -11,8 +11,8 @@ import { CursorStream, LATE_WINDOW_MS, listenThenRead, pagesAfter, type BelowCur
 
 const REPLAY_PAGE = 200;
 // Prepared reads: every (re)subscription runs one of them.
-const LATEST_ID = 'SELECT max(id) AS "id" FROM notifications WHERE user_id = ?';
-const PAGE_AFTER = `SELECT id AS "id", type AS "type", content AS "content", conversation_id AS "conversationId", group_id AS "groupId",
+export const NOTIFICATIONS_LATEST_ID = 'SELECT max(id) AS "id" FROM notifications WHERE user_id = ?';
+export const NOTIFICATIONS_PAGE_AFTER = `SELECT id AS "id", type AS "type", content AS "content", conversation_id AS "conversationId", group_id AS "groupId",
   created_at AS "createdAt", read_at AS "readAt" FROM notifications WHERE user_id = ? AND id > ? ORDER BY id LIMIT ${REPLAY_PAGE}`;
 
 type NotificationRow = { id: number; type: string; content: unknown; conversationId: number | null; groupId: number | null; createdAt: unknown; readAt: unknown };
@@ -40,7 +40,7 @@ export async function openNotificationStream(deps: AppDeps, { userId, lastEventI
   // Listen before reading: the id check below drops what the replay already sent.
   const { live, value: start } = await listenThenRead(bus, topics.notifications(userId), signal, async () => {
     if (lastEventId != null) return Number(lastEventId);
-    const [row] = await preparedReadsOf(orm).all<{ id: number | null }>(LATEST_ID, [userId]);
+    const [row] = await preparedReadsOf(orm).all<{ id: number | null }>(NOTIFICATIONS_LATEST_ID, [userId]);
     return Number(row?.id ?? 0);
   });
   const lateWindowMs = bus.mayReorder ? LATE_WINDOW_MS : 0;
@@ -85,7 +85,7 @@ class NotificationStreamLogic extends CursorStream<NotificationEvent, Notificati
   protected async replayInto(out: StreamOutput<Out>) {
     const { services, userId } = this;
     const reads = preparedReadsOf(this.orm);
-    const pages = pagesAfter(this.cursor, REPLAY_PAGE, (after) => reads.all<NotificationRow>(PAGE_AFTER, [userId, after]), (row) => Number(row.id));
+    const pages = pagesAfter(this.cursor, REPLAY_PAGE, (after) => reads.all<NotificationRow>(NOTIFICATIONS_PAGE_AFTER, [userId, after]), (row) => Number(row.id));
     for await (const page of pages) {
       this.cursor = page.cursor;
       const unreadCount = await services.notifications.unreadCount(userId);

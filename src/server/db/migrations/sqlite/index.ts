@@ -3,9 +3,11 @@ import type { MigrationObject } from '@mikro-orm/core';
 import { Migration20261126142514_initial } from './Migration20261126142514_initial.js';
 import { Migration20261126151920_host_identity } from './Migration20261126151920_host_identity.js';
 import { Migration20261126152955_blocks_and_username_keys } from './Migration20261126152955_blocks_and_username_keys.js';
+import { Migration20261127085845_notifications_by_user_and_id } from './Migration20261127085845_notifications_by_user_and_id.js';
 
 export const migrations: MigrationObject[] = [
   { name: 'Migration20261126142514_initial', class: Migration20261126142514_initial },
   { name: 'Migration20261126151920_host_identity', class: Migration20261126151920_host_identity },
   { name: 'Migration20261126152955_blocks_and_username_keys', class: Migration20261126152955_blocks_and_username_keys },
+  { name: 'Migration20261127085845_notifications_by_user_and_id', class: Migration20261127085845_notifications_by_user_and_id },
 ];
