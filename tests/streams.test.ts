@@ -109,7 +109,7 @@ it('an inbox resumed from any cursor replays exactly the later messages of the c
   const plan = [direct.id, group.id, group.id, elsewhere.id, left.id, direct.id, group.id, left.id, elsewhere.id, group.id, direct.id];
   const sent: Array<{ id: number; conversationId: number }> = [];
   for (const [index, conversationId] of plan.entries()) {
-    const sender = conversationId === left.id ? carol : conversationId === elsewhere.id ? carol : alice;
+    const sender = conversationId === left.id || conversationId === elsewhere.id ? carol : alice;
     sent.push(await sender.caller.message.send({ conversationId, content: `m${index}`, clientMessageId: uid() }));
   }
   await bob.caller.group.leave({ groupId: left.groupId! });

@@ -68,6 +68,8 @@ function sqliteReads(orm: Orm): PreparedReads {
   }
 
   function beginSnapshot(database: SqliteDatabase) {
+    // One open at a time: a snapshot on a connection the pool has since replaced ends first.
+    endSnapshot();
     let control = transactionStatements.get(database);
     if (!control) transactionStatements.set(database, (control = { begin: database.prepare('BEGIN'), commit: database.prepare('COMMIT') }));
     control.begin.run();
